@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * Container cgroups. One ops table (struct cg_ops) with a backend per driver: cgroup v1,
+ * cgroup v2 (unified) and hybrid (v1 controllers plus a cgroup2 mount at
+ * /sys/fs/cgroup/unified, as on the development machine). The backend is picked from what is
+ * mounted (cg_detect). A struct cgroup records the per-hierarchy directories of one container
+ * so later commands (kill -a, delete, ps, pause) can reopen it from the state file.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "base/error.h"
+
+struct oci_resources;
+struct json_object;
+
+enum cg_mode { CG_MODE_V1, CG_MODE_HYBRID, CG_MODE_V2 };
+
+#define CG_MAX_HIERARCHIES 16
+
+struct cg_hierarchy {
+        char *controllers; /* "memory", "cpu,cpuacct", "" for the v2 unified hierarchy */
+        char *path;        /* absolute directory of the container's cgroup in this hierarchy */
+};
+
+struct cgroup {
+        enum cg_mode mode;
+        char *rel_path; /* the cgroup path relative to each hierarchy root, e.g. "/cella/ID" */
+        struct cg_hierarchy h[CG_MAX_HIERARCHIES];
+        size_t n_h;
+        const struct cg_ops *ops;
+};
+
+struct cg_ops {
+        const char *name;
+        /* Creates the directories (mkdir -p) for every hierarchy. */
+        int (*create)(struct cgroup *cg, struct cella_error *err);
+        /* Moves pid into the cgroup in every hierarchy. */
+        int (*enter)(struct cgroup *cg, pid_t pid, struct cella_error *err);
+        /* Removes the directories (deepest first); fails with EBUSY if processes remain. */
+        int (*destroy)(struct cgroup *cg, struct cella_error *err);
+        /* Lists the pids in the cgroup (malloc'd array). */
+        int (*pids)(struct cgroup *cg, pid_t **ret_pids, size_t *ret_n, struct cella_error *err);
+};
+
+/* Which layout the host has. */
+int cg_detect(enum cg_mode *ret_mode);
+
+/*
+ * Builds (does not create) the container cgroup from linux.cgroupsPath: an absolute path is
+ * taken from each hierarchy root, a relative one below the caller's own cgroup, and NULL/empty
+ * means the default "/cella/<id>".
+ */
+int cg_init(struct cgroup *cg, const char *cgroups_path, const char *id, struct cella_error *err);
+
+int cg_create(struct cgroup *cg, struct cella_error *err);
+int cg_enter(struct cgroup *cg, pid_t pid, struct cella_error *err);
+/* Destroys the cgroup; with kill_first, SIGKILLs what remains and waits briefly for it to go. */
+int cg_destroy(struct cgroup *cg, bool kill_first, struct cella_error *err);
+int cg_pids(struct cgroup *cg, pid_t **ret_pids, size_t *ret_n, struct cella_error *err);
+/* Sends sig to every process in the cgroup (kill --all). */
+int cg_kill_all(struct cgroup *cg, int sig, struct cella_error *err);
+
+/*
+ * An O_DIRECTORY fd of the v2 cgroup, for clone3(CLONE_INTO_CGROUP); -ENOTSUP when the
+ * container's controllers are not all in the v2 hierarchy (v1, hybrid).
+ */
+int cg_v2_fd(struct cgroup *cg);
+
+/* Serialises to / restores from the state file (an object with mode, path, hierarchies). */
+struct json_object *cg_to_json(const struct cgroup *cg);
+int cg_from_json(struct json_object *obj, struct cgroup *cg, struct cella_error *err);
+
+void cg_free(struct cgroup *cg);

@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <stdio.h>
+
+int main(void)
+{
+        puts("cella " CELLA_VERSION);
+        return 0;
+}
