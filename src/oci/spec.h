@@ -364,3 +364,23 @@ int oci_cap_last(void); /* highest capability number cella knows */
 
 /* RLIMIT_* name -> resource number, -1 if unknown. */
 int oci_rlimit_from_name(const char *name);
+const char *oci_rlimit_name(int resource); /* RLIMIT_NOFILE -> "RLIMIT_NOFILE", NULL if unknown */
+
+/* Name -> enum value, -1 if unknown. */
+int oci_ns_type_from_name(const char *name);   /* "network" -> OCI_NS_NETWORK */
+int oci_hook_kind_from_name(const char *name); /* "createRuntime" -> OCI_HOOK_CREATE_RUNTIME */
+
+/* NULL-terminated lists of the seccomp names the parser accepts (and `features` reports). */
+const char *const *oci_seccomp_actions(void);   /* SCMP_ACT_* */
+const char *const *oci_seccomp_operators(void); /* SCMP_CMP_* */
+const char *const *oci_seccomp_archs(void);     /* SCMP_ARCH_* */
+const char *const *oci_seccomp_flags(void);     /* SECCOMP_FILTER_FLAG_* */
+bool oci_name_in(const char *const *list, const char *name);
+
+/*
+ * Parses a runtime-spec process object (`exec --process process.json`) with the same rules as
+ * config.json's "process". Free with oci_process_free().
+ */
+int oci_process_parse(const char *json, size_t len, struct oci_process **ret_process,
+                      struct cella_error *err);
+void oci_process_free(struct oci_process *process);
