@@ -2,6 +2,7 @@
 """Bad input: exit 1, a message that names what is wrong (checked for cella; runc's text
 differs), and nothing left behind."""
 import json
+import re
 import os
 import subprocess
 
@@ -10,8 +11,8 @@ import pytest
 from helpers import IS_CELLA
 
 
-def create_fails(bundle, *needles, args=("/probe", "exit", "0"), write=True):
-    r = bundle.create(list(args), write=write)
+def create_fails(bundle, *needles, write=True):
+    r = bundle.create(write=write)
     assert r.returncode == 1, r
     assert r.stderr.strip(), "no error message"
     if IS_CELLA:
@@ -69,6 +70,7 @@ def test_duplicate_namespace(bundle):
     create_fails(bundle, "linux.namespaces[")
 
 
+@pytest.mark.cella_only(reason="runc 1.1 only warns about unknown capabilities")
 def test_unknown_capability(bundle):
     bundle.config["process"]["capabilities"]["bounding"] = ["CAP_KILL", "CAP_NOPE"]
     create_fails(bundle, "process.capabilities.bounding[1]", "CAP_NOPE")
@@ -153,7 +155,10 @@ def test_missing_binary(bundle):
     r = bundle.run(["/nope"])
     assert r.returncode != 0
     err = r.stderr.lower()
-    assert '"/nope"' in err and "no such file" in err, r.stderr
+    # runc's text log escapes the quotes (exec: \\"/nope\\": ...)
+    assert "/nope" in err and "no such file" in err, r.stderr
+    if IS_CELLA:
+        assert re.search(r'exec.*\\?"/nope\\?"', r.stderr), r.stderr
     bundle.assert_no_leaks()
 
 
@@ -195,6 +200,7 @@ def test_cwd_is_a_file(bundle):
     bundle.assert_no_leaks()
 
 
+@pytest.mark.cella_only(reason="runc 1.1 silently ignores id maps without a user namespace")
 def test_uid_map_without_user_namespace(bundle):
     bundle.config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 1000, "size": 1}]
     bundle.config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 1000, "size": 1}]
