@@ -3,17 +3,20 @@
  * cella-image: the image commands. A program of its own so the runtime binary `cella` does not
  * link libarchive, libcurl or OpenSSL; `cella image ARGS...` execs `cella-image ARGS...`.
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "image/bundle.h"
 #include "image/source.h"
+#include "image/unpack.h"
 
 static const char *arg_root;
 
@@ -122,19 +125,69 @@ static int cmd_bundle(int argc, char **argv)
         return 0;
 }
 
+/* Low level: applies layer tars in order onto DIR (created if missing) with the safe unpacker. */
+static int cmd_unpack_layer(int argc, char **argv)
+{
+        static const struct option opts[] = {
+            {"rootless", no_argument, NULL, 'r'},
+            {"help", no_argument, NULL, 'h'},
+            {0},
+        };
+        struct img_unpack_opts uo = {.rootless = geteuid() != 0};
+        struct cella_error err = {0};
+        int c;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                switch (c) {
+                case 'r':
+                        uo.rootless = true;
+                        break;
+                case 'h':
+                        puts("Usage: cella image unpack-layer [--rootless] DIR LAYER...\n"
+                             "Applies layer tars (plain, gzip or zstd) in order onto DIR.");
+                        return 0;
+                default:
+                        return 2;
+                }
+        }
+        if (argc - optind < 2)
+                return usage_error("unpack-layer: expected DIR and at least one LAYER", "");
+        const char *dir = argv[optind];
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+                cella_errno(&err, errno, "create \"%s\"", dir);
+                return fail(&err);
+        }
+        _cleanup_close_ int root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root < 0) {
+                cella_errno(&err, errno, "open \"%s\"", dir);
+                return fail(&err);
+        }
+        for (int i = optind + 1; i < argc; i++) {
+                _cleanup_close_ int fd = open(argv[i], O_RDONLY | O_CLOEXEC);
+                if (fd < 0) {
+                        cella_errno(&err, errno, "open layer \"%s\"", argv[i]);
+                        return fail(&err);
+                }
+                uo.name = argv[i];
+                if (img_unpack_layer(root, fd, &uo, NULL, &err) < 0)
+                        return fail(&err);
+        }
+        return 0;
+}
+
 static const struct {
         const char *name;
         int (*fn)(int argc, char **argv);
         const char *help;
 } commands[] = {
     {"bundle", cmd_bundle, "make an OCI runtime bundle (rootfs + config.json) from an image"},
+    {"unpack-layer", cmd_unpack_layer, "apply layer tars onto a directory (low level)"},
 };
 
 static void usage(void)
 {
         puts("Usage: cella image [--root DIR] COMMAND [ARGS...]\n\nCommands:");
         for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-                printf("  %-10s %s\n", commands[i].name, commands[i].help);
+                printf("  %-13s %s\n", commands[i].name, commands[i].help);
         puts("\nImages: busybox (embedded), oci:DIR[:TAG] (an OCI image layout).");
 }
 
