@@ -155,7 +155,7 @@ struct oci_device {
 /* linux.resources.devices[] (cgroup device rules) */
 struct oci_device_cgroup {
         bool allow;
-        char type; /* 'a', 'c', 'b'; 'a' when absent */
+        char type;            /* 'a', 'c', 'b'; 'a' when absent */
         int64_t major, minor; /* -1: wildcard */
         char *access;         /* "rwm" subset; NULL: all */
 };
@@ -343,7 +343,8 @@ struct oci_spec {
  * Parses and validates config.json text. On error returns a negative errno and err->msg names
  * the JSON path and bad value. `len` may be 0 if json is NUL-terminated.
  */
-int oci_spec_parse(const char *json, size_t len, struct oci_spec **ret_spec, struct cella_error *err);
+int oci_spec_parse(const char *json, size_t len, struct oci_spec **ret_spec,
+                   struct cella_error *err);
 
 /* Reads bundle/config.json and parses it (error messages include the file path). */
 int oci_spec_load(const char *path, struct oci_spec **ret_spec, struct cella_error *err);
@@ -352,9 +353,9 @@ void oci_spec_free(struct oci_spec *spec);
 
 /* Helpers over a parsed spec. */
 const struct oci_namespace *oci_spec_namespace(const struct oci_spec *spec, enum oci_ns_type type);
-const char *oci_ns_type_name(enum oci_ns_type type); /* "pid", "network", ... */
-const char *oci_ns_proc_name(enum oci_ns_type type); /* /proc/PID/ns/ name: "pid", "net", ... */
-int oci_ns_clone_flag(enum oci_ns_type type);         /* CLONE_NEWPID, ... */
+const char *oci_ns_type_name(enum oci_ns_type type);     /* "pid", "network", ... */
+const char *oci_ns_proc_name(enum oci_ns_type type);     /* /proc/PID/ns/ name: "pid", "net", ... */
+int oci_ns_clone_flag(enum oci_ns_type type);            /* CLONE_NEWPID, ... */
 const char *oci_hook_kind_name(enum oci_hook_kind kind); /* "prestart", "createRuntime", ... */
 
 /* Capability names <-> numbers ("CAP_SYS_ADMIN" <-> 21). Unknown: -1 / NULL. */

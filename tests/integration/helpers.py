@@ -58,9 +58,10 @@ def parse_probe(text):
     """The probe prints one JSON object per line; returns them merged in order."""
     facts = {}
     for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("{"):
-            facts.update(json.loads(line))
+        # (a terminal may echo input such as ^C in front of a line)
+        start = line.find("{")
+        if start >= 0 and line.rstrip().endswith("}"):
+            facts.update(json.loads(line[start:]))
     return facts
 
 
@@ -174,6 +175,7 @@ def leaks(cid, bundle_dir: Path, state_root: Path):
     """Everything a container with this id and bundle may have left behind, as strings."""
     found = []
     found += [f"mount: {m}" for m in mounts_referencing(bundle_dir)]
+    found += [f"mount: {m}" for m in mounts_referencing(state_root / cid)]
     found += [f"cgroup: {d}" for d in cgroup_dirs_named(cid)]
     if (state_root / cid).exists():
         found.append(f"state dir: {state_root / cid}")

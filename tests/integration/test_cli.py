@@ -494,3 +494,22 @@ def test_features(rt):
         assert "time" in linux["namespaces"]
         assert "rro" in f["mountOptions"]
         assert linux["cgroup"]["v1"] and linux["cgroup"]["v2"]
+
+
+def test_run_detached_with_console_socket(bundle, rt):
+    sock = ConsoleSocket(bundle.path / "console.sock")
+    try:
+        bundle.config["process"]["terminal"] = True
+        r = bundle.run_detached(["/probe", "tty", "signals"],
+                                extra=["--console-socket", sock.path])
+        assert r.returncode == 0, r.stderr
+        assert sock.wait_master() is not None
+        sock.wait_output(b'"ready"')
+        f = parse_probe(sock.output.decode().replace("\r\n", "\n"))
+        assert f["tty"]["1"]["isatty"]
+        os.write(sock.master, b"\x03")  # ^C through the pty reaches the container as SIGINT
+        sock.wait_output(b'"signal"')
+        assert parse_probe(sock.output.decode().replace("\r\n", "\n"))["signal"] == 2
+        rt.wait_status(bundle.id, "stopped")
+    finally:
+        sock.close()
