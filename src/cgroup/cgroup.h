@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "base/error.h"
@@ -39,6 +40,12 @@ struct cgroup {
         char *rel_path; /* the cgroup path relative to each hierarchy root, e.g. "/cella/ID" */
         struct cg_hierarchy h[CG_MAX_HIERARCHIES];
         size_t n_h;
+        /*
+         * Not real root (euid != 0 or inside a user namespace): hierarchies that cannot be
+         * written are dropped with a warning, and limits on them are skipped with a warning
+         * naming the limit, instead of failing (runc's rootless behaviour).
+         */
+        bool rootless;
         const struct cg_ops *ops;
 };
 
@@ -100,6 +107,12 @@ int cg_apply_resources(struct cgroup *cg, const struct oci_resources *res, struc
  * each controller. The caller owns *ret.
  */
 int cg_stats(struct cgroup *cg, struct json_object **ret);
+
+/*
+ * How many processes of the container the OOM killer has killed so far (v2 memory.events,
+ * v1 memory.oom_control "oom_kill"); `events` reports an "oom" event when it grows.
+ */
+int cg_oom_kills(struct cgroup *cg, uint64_t *ret, struct cella_error *err);
 
 /* Is the container paused? (false when the host has no freezer) */
 int cg_is_frozen(struct cgroup *cg, bool *ret_frozen, struct cella_error *err);

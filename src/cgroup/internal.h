@@ -66,6 +66,9 @@ struct cg_hierarchy *cg_find_hierarchy(struct cgroup *cg, const char *controller
 /* The cgroup2 hierarchy (controllers ""), or NULL. */
 struct cg_hierarchy *cg_unified(struct cgroup *cg);
 
+/* EACCES, EPERM, EROFS: what a rootless caller meets in a cgroup it does not own. */
+bool cg_permission_error(int r);
+
 /* Sleeps for ms milliseconds (retry loops on EBUSY / freezing). */
 void cg_sleep_ms(unsigned ms);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "base/log.h"
 #include "internal.h"
 #include "oci/spec.h"
 #include "resources.h"
@@ -77,9 +78,9 @@ static bool has_io(const struct oci_resources *r)
 typedef int (*setter)(const char *dir, const struct oci_resources *r, struct cella_error *err);
 
 /* Applies one controller's part if the spec sets it. */
-static int apply_one(struct cgroup *cg, const struct oci_resources *r, bool wanted,
-                     const char *v1_name, const char *v2_name, const char *field, setter v1,
-                     setter v2, struct cella_error *err)
+static int apply_one_raw(struct cgroup *cg, const struct oci_resources *r, bool wanted,
+                         const char *v1_name, const char *v2_name, const char *field, setter v1,
+                         setter v2, struct cella_error *err)
 {
         if (!wanted)
                 return 0;
@@ -92,6 +93,32 @@ static int apply_one(struct cgroup *cg, const struct oci_resources *r, bool want
                 return cella_err(err, ENOTSUP, "linux.resources.%s: not supported on cgroup %s",
                                  field, w.v2 ? "v2" : "v1");
         return fn(w.dir, r, err);
+}
+
+/*
+ * Rootless: a limit that fails for want of a (writable) cgroup is skipped with a warning that
+ * names it; any other failure (a bad value) is still an error.
+ */
+static int rootless_ok(struct cgroup *cg, int q, struct cella_error *e, struct cella_error *err)
+{
+        if (q >= 0)
+                return q;
+        if (cg->rootless && (q == -ENOENT || cg_permission_error(q))) {
+                log_warn("rootless: %s: not applied", e->msg);
+                return 0;
+        }
+        if (err)
+                *err = *e;
+        return q;
+}
+
+static int apply_one(struct cgroup *cg, const struct oci_resources *r, bool wanted,
+                     const char *v1_name, const char *v2_name, const char *field, setter v1,
+                     setter v2, struct cella_error *err)
+{
+        struct cella_error e = {0};
+        int q = apply_one_raw(cg, r, wanted, v1_name, v2_name, field, v1, v2, &e);
+        return rootless_ok(cg, q, &e, err);
 }
 
 static int apply_devices(struct cgroup *cg, const struct oci_resources *r, struct cella_error *err)
@@ -142,12 +169,18 @@ int cg_apply_resources(struct cgroup *cg, const struct oci_resources *res, struc
                 return q;
         if (r->n_unified > 0) {
                 struct cg_hierarchy *u = cg_unified(cg);
+                struct cella_error e = {0};
                 if (!u)
-                        return cella_err(err, ENOTSUP,
-                                         "linux.resources.unified: needs cgroup v2 (this host "
-                                         "has only cgroup v1)");
-                if ((q = cg_v2_set_unified(u->path, r, err)) < 0)
+                        q = cella_err(&e, cg->rootless ? ENOENT : ENOTSUP,
+                                      "linux.resources.unified: needs cgroup v2 (this host "
+                                      "has only cgroup v1)");
+                else
+                        q = cg_v2_set_unified(u->path, r, &e);
+                if ((q = rootless_ok(cg, q, &e, err)) < 0)
                         return q;
         }
+        /* Rootless containers cannot make device nodes anyway; runc leaves devices alone. */
+        if (cg->rootless)
+                return 0;
         return apply_devices(cg, r, err);
 }

@@ -339,3 +339,18 @@ int cg_stats(struct cgroup *cg, struct json_object **ret)
         *ret = data;
         return 0;
 }
+
+int cg_oom_kills(struct cgroup *cg, uint64_t *ret, struct cella_error *err)
+{
+        *ret = 0;
+        bool v2;
+        const char *dir = dir_of(cg, "memory", &v2);
+        if (!dir)
+                return cella_err(err, ENOENT, "no memory cgroup controller");
+        _cleanup_free_ char *text = NULL;
+        int r = cg_read(dir, v2 ? "memory.events" : "memory.oom_control", &text, err);
+        if (r < 0)
+                return r;
+        *ret = kv(text, "oom_kill");
+        return 0;
+}

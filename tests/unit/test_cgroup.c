@@ -808,6 +808,60 @@ static void test_real_stats(void **state)
         cg_free(&cg);
 }
 
+/* In a child that dropped root: nothing writable, so everything degrades to warnings. */
+static int rootless_child(void)
+{
+        if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+                return 10;
+        struct cgroup cg;
+        struct cella_error err = {0};
+        char p[64];
+        snprintf(p, sizeof(p), "/cella-unit-%d-rootless", (int)getppid());
+        if (cg_init(&cg, p, "x", &err) < 0 || !cg.rootless)
+                return 11;
+        if (cg_create(&cg, &err) < 0 || cg.n_h != 0)
+                return 12;
+        struct oci_resources res = {0};
+        res.memory.present = res.memory.has_limit = true;
+        res.memory.limit = 1 << 30;
+        res.pids.present = res.pids.has_limit = true;
+        res.pids.limit = 100;
+        if (cg_apply_resources(&cg, &res, &err) < 0)
+                return 13;
+        if (cg_enter(&cg, getpid(), &err) < 0)
+                return 14;
+        struct json_object *j = cg_to_json(&cg);
+        struct cgroup back;
+        if (!j || cg_from_json(j, &back, &err) < 0 || !back.rootless || back.n_h != 0)
+                return 15;
+        json_object_put(j);
+        cg_free(&back);
+        pid_t *pids = NULL;
+        size_t n = 1;
+        if (cg_pids(&cg, &pids, &n, &err) < 0 || n != 0)
+                return 16;
+        if (cg_destroy(&cg, true, &err) < 0)
+                return 17;
+        cg_free(&cg);
+        return 0;
+}
+
+static void test_real_rootless_degrades(void **state)
+{
+        if (skip_unless_root() < 0) {
+                skip();
+                return;
+        }
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+                _exit(rootless_child());
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_real_errors_name_files(void **state)
 {
         if (skip_unless_root() < 0) {
@@ -849,6 +903,7 @@ int main(void)
             cmocka_unit_test(test_real_resources_v1),
             cmocka_unit_test(test_real_bpf_device_filter),
             cmocka_unit_test(test_real_stats),
+            cmocka_unit_test(test_real_rootless_degrades),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
