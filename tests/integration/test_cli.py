@@ -294,6 +294,8 @@ def test_run_killed_exit_status(bundle, rt):
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert '"ready"' in p.stdout.readline()
+        # runc 1.1 `run` writes state.json only after the process started
+        rt.wait_status(bundle.id, "running")
         assert rt("kill", bundle.id, "KILL").returncode == 0
         assert p.wait(TIMEOUT) == 128 + 9
     finally:
