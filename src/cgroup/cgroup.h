@@ -46,6 +46,13 @@ struct cgroup {
          * naming the limit, instead of failing (runc's rootless behaviour).
          */
         bool rootless;
+        /* systemd driver: the transient scope unit and its slice (NULL with cgroupfs). */
+        char *unit, *slice;
+        /*
+         * systemd driver: resources given to cg_apply_resources() before the scope exists;
+         * applied by cg_enter() once it does. Points into the caller's spec.
+         */
+        const struct oci_resources *pending;
         const struct cg_ops *ops;
 };
 
@@ -80,6 +87,17 @@ int cg_detect(enum cg_mode *ret_mode);
  * own cgroup for a relative path) is an error naming the path, as is a path naming the root.
  */
 int cg_init(struct cgroup *cg, const char *cgroups_path, const char *id, struct cella_error *err);
+
+/*
+ * The systemd driver (--systemd-cgroup): cgroups_path is runc's "slice:prefix:name" (NULL or
+ * empty: "system.slice:cella:<id>"); the container gets the transient scope unit
+ * "prefix-name.scope" in that slice, with Delegate=yes, started over D-Bus by cg_enter() (a
+ * scope needs its first PID). cg_create() only checks that systemd answers; resources passed
+ * to cg_apply_resources() before cg_enter() are applied right after the scope starts.
+ * Without systemd as init: -ENOMEDIUM and a message that says so.
+ */
+int cg_init_systemd(struct cgroup *cg, const char *cgroups_path, const char *id,
+                    struct cella_error *err);
 
 int cg_create(struct cgroup *cg, struct cella_error *err);
 int cg_enter(struct cgroup *cg, pid_t pid, struct cella_error *err);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "base/fs.h"
 #include "base/log.h"
 #include "internal.h"
 #include "oci/spec.h"
@@ -147,6 +148,11 @@ int cg_apply_resources(struct cgroup *cg, const struct oci_resources *res, struc
         static const struct oci_resources none;
         const struct oci_resources *r = res ? res : &none;
         int q;
+        /* systemd: the scope (and so the directories) appear only in cg_enter(). */
+        if (cg->unit && cg->n_h > 0 && !fs_is_dir(cg->h[0].path)) {
+                cg->pending = r;
+                return 0;
+        }
         if ((q = apply_one(cg, r, has_memory(r), "memory", "memory", "memory", cg_v1_set_memory,
                            cg_v2_set_memory, err)) < 0 ||
             (q = apply_one(cg, r, has_cpu(r), "cpu", "cpu", "cpu", cg_v1_set_cpu, cg_v2_set_cpu,
