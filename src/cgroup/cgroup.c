@@ -1,1 +1,228 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* Public cgroup API: mode detection, the per-container object, dispatch to the backend. */
+#include "cgroup.h"
+
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/vfs.h>
+
+#include "base/cleanup.h"
+#include "base/fs.h"
+#include "internal.h"
+
+#define CG_ROOT "/sys/fs/cgroup"
+
+int cg_detect(enum cg_mode *ret_mode)
+{
+        struct statfs fs;
+        if (statfs(CG_ROOT, &fs) < 0)
+                return -errno;
+        if (fs.f_type == CGROUP2_SUPER_MAGIC) {
+                *ret_mode = CG_MODE_V2;
+                return 0;
+        }
+        if (fs.f_type != TMPFS_MAGIC)
+                return -ENOMEDIUM;
+        /* systemd's hybrid layout mounts cgroup2 at .../unified next to the v1 controllers. */
+        if (statfs(CG_ROOT "/unified", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC)
+                *ret_mode = CG_MODE_HYBRID;
+        else
+                *ret_mode = CG_MODE_V1;
+        return 0;
+}
+
+int cg_init(struct cgroup *cg, const char *cgroups_path, const char *id, struct cella_error *err)
+{
+        memset(cg, 0, sizeof(*cg));
+        enum cg_mode mode;
+        int r = cg_detect(&mode);
+        if (r < 0)
+                return cella_errno(err, -r, "detect cgroup layout at \"" CG_ROOT "\"");
+        _cleanup_free_ char *mountinfo = NULL, *proc_cgroup = NULL;
+        r = fs_read_file("/proc/self/mountinfo", 16 << 20, &mountinfo, NULL);
+        if (r < 0)
+                return cella_errno(err, -r, "read \"/proc/self/mountinfo\"");
+        r = fs_read_file("/proc/self/cgroup", 1 << 20, &proc_cgroup, NULL);
+        if (r < 0)
+                return cella_errno(err, -r, "read \"/proc/self/cgroup\"");
+        struct cg_mount_info *infos = NULL;
+        size_t n = 0;
+        r = cg_discover(mode, mountinfo, proc_cgroup, &infos, &n, err);
+        if (r < 0)
+                return r;
+        r = cg_init_from(cg, mode, infos, n, cgroups_path, id, err);
+        cg_mount_infos_free(infos, n);
+        if (r < 0 && err && cgroups_path && *cgroups_path)
+                cella_err_prefix(err, "linux.cgroupsPath");
+        return r;
+}
+
+int cg_create(struct cgroup *cg, struct cella_error *err)
+{
+        return cg->ops->create(cg, err);
+}
+
+int cg_enter(struct cgroup *cg, pid_t pid, struct cella_error *err)
+{
+        return cg->ops->enter(cg, pid, err);
+}
+
+int cg_pids(struct cgroup *cg, pid_t **ret_pids, size_t *ret_n, struct cella_error *err)
+{
+        return cg->ops->pids(cg, ret_pids, ret_n, err);
+}
+
+int cg_freeze(struct cgroup *cg, bool frozen, struct cella_error *err)
+{
+        return cg->ops->freeze(cg, frozen, err);
+}
+
+int cg_is_frozen(struct cgroup *cg, bool *ret_frozen, struct cella_error *err)
+{
+        return cg->ops->frozen(cg, ret_frozen, err);
+}
+
+static bool pid_in(const pid_t *v, size_t n, pid_t pid)
+{
+        for (size_t i = 0; i < n; i++)
+                if (v[i] == pid)
+                        return true;
+        return false;
+}
+
+/*
+ * SIGKILL without cgroup.kill: a dying process cannot fork any more, so signalling every pid
+ * until a pass finds none that was not already signalled reaches everything, forks included.
+ */
+static int kill_loop(struct cgroup *cg, struct cella_error *err)
+{
+        _cleanup_free_ pid_t *done = NULL;
+        size_t n_done = 0;
+        for (int pass = 0; pass < 100; pass++) {
+                _cleanup_free_ pid_t *pids = NULL;
+                size_t n = 0;
+                int r = cg_pids(cg, &pids, &n, err);
+                if (r < 0)
+                        return r;
+                bool fresh = false;
+                for (size_t i = 0; i < n; i++) {
+                        if (pid_in(done, n_done, pids[i]))
+                                continue;
+                        fresh = true;
+                        if (kill(pids[i], SIGKILL) < 0 && errno != ESRCH)
+                                return cella_errno(err, errno, "kill %d", (int)pids[i]);
+                }
+                if (!fresh)
+                        return 0;
+                free(done);
+                done = TAKE_PTR(pids);
+                n_done = n;
+        }
+        return cella_err(err, EAGAIN, "kill cgroup \"%s\": processes keep appearing", cg->rel_path);
+}
+
+/*
+ * Other signals: freeze first so no process forks a child that misses the signal, like runc;
+ * a cgroup that was already frozen (paused) stays frozen.
+ */
+static int signal_frozen(struct cgroup *cg, int sig, struct cella_error *err)
+{
+        bool was_frozen = false;
+        bool froze = cg_is_frozen(cg, &was_frozen, NULL) == 0 && !was_frozen &&
+                     cg_freeze(cg, true, NULL) == 0;
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0;
+        int r = cg_pids(cg, &pids, &n, err);
+        for (size_t i = 0; r == 0 && i < n; i++)
+                if (kill(pids[i], sig) < 0 && errno != ESRCH)
+                        r = cella_errno(err, errno, "kill %d", (int)pids[i]);
+        if (froze) {
+                int q = cg_freeze(cg, false, r < 0 ? NULL : err);
+                if (r == 0)
+                        r = q;
+        }
+        return r;
+}
+
+int cg_kill_all(struct cgroup *cg, int sig, struct cella_error *err)
+{
+        if (sig == SIGKILL) {
+                /* cgroup.kill (5.14+) kills the whole subtree atomically, forks included. */
+                struct cg_hierarchy *u = cg_unified(cg);
+                if (u && cg_has_file(u->path, "cgroup.kill"))
+                        return cg_write(u->path, "cgroup.kill", "1", err);
+                return kill_loop(cg, err);
+        }
+        return signal_frozen(cg, sig, err);
+}
+
+/* After SIGKILL: v1-frozen tasks die only once thawed; then wait for the cgroup to empty. */
+static int kill_and_wait(struct cgroup *cg, struct cella_error *err)
+{
+        int r = cg_kill_all(cg, SIGKILL, err);
+        if (r == -ENOENT) {
+                /* Not (fully) created: nothing can run in it. */
+                cella_error_clear(err);
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        bool frozen = false;
+        if (cg_is_frozen(cg, &frozen, NULL) == 0 && frozen) {
+                r = cg_freeze(cg, false, err);
+                if (r < 0)
+                        return r;
+        }
+        for (int i = 0; i < 500; i++) {
+                _cleanup_free_ pid_t *pids = NULL;
+                size_t n = 0;
+                r = cg_pids(cg, &pids, &n, err);
+                if (r < 0)
+                        return r;
+                if (n == 0)
+                        return 0;
+                if (i % 50 == 49)
+                        cg_kill_all(cg, SIGKILL, NULL);
+                cg_sleep_ms(i < 20 ? 1 : 10);
+        }
+        return cella_err(err, EBUSY, "cgroup \"%s\": processes still running after SIGKILL",
+                         cg->rel_path);
+}
+
+int cg_destroy(struct cgroup *cg, bool kill_first, struct cella_error *err)
+{
+        if (!cg->ops)
+                return 0;
+        if (kill_first) {
+                int r = kill_and_wait(cg, err);
+                if (r < 0)
+                        return r;
+        }
+        return cg->ops->destroy(cg, err);
+}
+
+int cg_v2_fd(struct cgroup *cg)
+{
+        if (cg->mode != CG_MODE_V2 || cg->n_h != 1)
+                return -ENOTSUP;
+        int fd = open(cg->h[0].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
+void cg_free(struct cgroup *cg)
+{
+        if (!cg)
+                return;
+        for (size_t i = 0; i < cg->n_h; i++) {
+                free(cg->h[i].controllers);
+                free(cg->h[i].path);
+                free(cg->h[i].mount);
+                free(cg->h[i].created);
+        }
+        free(cg->rel_path);
+        memset(cg, 0, sizeof(*cg));
+}

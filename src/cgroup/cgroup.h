@@ -25,6 +25,13 @@ enum cg_mode { CG_MODE_V1, CG_MODE_HYBRID, CG_MODE_V2 };
 struct cg_hierarchy {
         char *controllers; /* "memory", "cpu,cpuacct", "" for the v2 unified hierarchy */
         char *path;        /* absolute directory of the container's cgroup in this hierarchy */
+        char *mount;       /* where the hierarchy is mounted, e.g. "/sys/fs/cgroup/memory" */
+        /*
+         * The topmost directory cg_create() made (NULL: none). cg_destroy() removes the
+         * container's own directory and its parents up to this one, never a parent that existed
+         * before, so deleting "/cella/ID" keeps a pre-existing "/cella".
+         */
+        char *created;
 };
 
 struct cgroup {
@@ -45,15 +52,25 @@ struct cg_ops {
         int (*destroy)(struct cgroup *cg, struct cella_error *err);
         /* Lists the pids in the cgroup (malloc'd array). */
         int (*pids)(struct cgroup *cg, pid_t **ret_pids, size_t *ret_n, struct cella_error *err);
+        /* Freezes (frozen) or thaws the cgroup; returns when the kernel reports the new state. */
+        int (*freeze)(struct cgroup *cg, bool frozen, struct cella_error *err);
+        /* Whether the cgroup is frozen (or freezing). */
+        int (*frozen)(struct cgroup *cg, bool *ret_frozen, struct cella_error *err);
 };
 
 /* Which layout the host has. */
 int cg_detect(enum cg_mode *ret_mode);
 
 /*
- * Builds (does not create) the container cgroup from linux.cgroupsPath: an absolute path is
- * taken from each hierarchy root, a relative one below the caller's own cgroup, and NULL/empty
- * means the default "/cella/<id>".
+ * Builds (does not create) the container cgroup from linux.cgroupsPath, with the semantics of
+ * runc's cgroupfs driver:
+ *  - an absolute path is taken from each hierarchy's root: "/a/b" -> /sys/fs/cgroup/memory/a/b;
+ *  - a relative path is placed below the calling process's own cgroup in each hierarchy (read
+ *    from /proc/self/cgroup); on pure cgroup v2 below the *parent* of the own cgroup, because
+ *    the own cgroup holds processes and so could not enable controllers for a child;
+ *  - NULL/empty means the relative path "<id>" (runc's default: Name = id, Parent = "").
+ * ".." components are resolved lexically; one that would climb above the root (or above the
+ * own cgroup for a relative path) is an error naming the path, as is a path naming the root.
  */
 int cg_init(struct cgroup *cg, const char *cgroups_path, const char *id, struct cella_error *err);
 
@@ -64,6 +81,12 @@ int cg_destroy(struct cgroup *cg, bool kill_first, struct cella_error *err);
 int cg_pids(struct cgroup *cg, pid_t **ret_pids, size_t *ret_n, struct cella_error *err);
 /* Sends sig to every process in the cgroup (kill --all). */
 int cg_kill_all(struct cgroup *cg, int sig, struct cella_error *err);
+
+/* Freezes or thaws every process (v1 freezer, v2 cgroup.freeze); waits for FROZEN/THAWED. */
+int cg_freeze(struct cgroup *cg, bool frozen, struct cella_error *err);
+
+/* Is the container paused? (false when the host has no freezer) */
+int cg_is_frozen(struct cgroup *cg, bool *ret_frozen, struct cella_error *err);
 
 /*
  * An O_DIRECTORY fd of the v2 cgroup, for clone3(CLONE_INTO_CGROUP); -ENOTSUP when the

@@ -155,7 +155,7 @@ struct oci_device {
 /* linux.resources.devices[] (cgroup device rules) */
 struct oci_device_cgroup {
         bool allow;
-        char type; /* 'a', 'c', 'b'; 'a' when absent */
+        char type;            /* 'a', 'c', 'b'; 'a' when absent */
         int64_t major, minor; /* -1: wildcard */
         char *access;         /* "rwm" subset; NULL: all */
 };
@@ -343,7 +343,8 @@ struct oci_spec {
  * Parses and validates config.json text. On error returns a negative errno and err->msg names
  * the JSON path and bad value. `len` may be 0 if json is NUL-terminated.
  */
-int oci_spec_parse(const char *json, size_t len, struct oci_spec **ret_spec, struct cella_error *err);
+int oci_spec_parse(const char *json, size_t len, struct oci_spec **ret_spec,
+                   struct cella_error *err);
 
 /* Reads bundle/config.json and parses it (error messages include the file path). */
 int oci_spec_load(const char *path, struct oci_spec **ret_spec, struct cella_error *err);
@@ -352,9 +353,9 @@ void oci_spec_free(struct oci_spec *spec);
 
 /* Helpers over a parsed spec. */
 const struct oci_namespace *oci_spec_namespace(const struct oci_spec *spec, enum oci_ns_type type);
-const char *oci_ns_type_name(enum oci_ns_type type); /* "pid", "network", ... */
-const char *oci_ns_proc_name(enum oci_ns_type type); /* /proc/PID/ns/ name: "pid", "net", ... */
-int oci_ns_clone_flag(enum oci_ns_type type);         /* CLONE_NEWPID, ... */
+const char *oci_ns_type_name(enum oci_ns_type type);     /* "pid", "network", ... */
+const char *oci_ns_proc_name(enum oci_ns_type type);     /* /proc/PID/ns/ name: "pid", "net", ... */
+int oci_ns_clone_flag(enum oci_ns_type type);            /* CLONE_NEWPID, ... */
 const char *oci_hook_kind_name(enum oci_hook_kind kind); /* "prestart", "createRuntime", ... */
 
 /* Capability names <-> numbers ("CAP_SYS_ADMIN" <-> 21). Unknown: -1 / NULL. */
@@ -364,3 +365,23 @@ int oci_cap_last(void); /* highest capability number cella knows */
 
 /* RLIMIT_* name -> resource number, -1 if unknown. */
 int oci_rlimit_from_name(const char *name);
+const char *oci_rlimit_name(int resource); /* RLIMIT_NOFILE -> "RLIMIT_NOFILE", NULL if unknown */
+
+/* Name -> enum value, -1 if unknown. */
+int oci_ns_type_from_name(const char *name);   /* "network" -> OCI_NS_NETWORK */
+int oci_hook_kind_from_name(const char *name); /* "createRuntime" -> OCI_HOOK_CREATE_RUNTIME */
+
+/* NULL-terminated lists of the seccomp names the parser accepts (and `features` reports). */
+const char *const *oci_seccomp_actions(void);   /* SCMP_ACT_* */
+const char *const *oci_seccomp_operators(void); /* SCMP_CMP_* */
+const char *const *oci_seccomp_archs(void);     /* SCMP_ARCH_* */
+const char *const *oci_seccomp_flags(void);     /* SECCOMP_FILTER_FLAG_* */
+bool oci_name_in(const char *const *list, const char *name);
+
+/*
+ * Parses a runtime-spec process object (`exec --process process.json`) with the same rules as
+ * config.json's "process". Free with oci_process_free().
+ */
+int oci_process_parse(const char *json, size_t len, struct oci_process **ret_process,
+                      struct cella_error *err);
+void oci_process_free(struct oci_process *process);
