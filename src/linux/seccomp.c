@@ -202,7 +202,7 @@ static int parse_flags(const struct oci_seccomp *s, unsigned int *ret_flags,
 {
         unsigned int flags = 0;
         for (size_t i = 0; i < s->n_flags; i++) {
-                const char *name = s->flags[i];
+                const char *name = s->flags[i] ? s->flags[i] : "";
                 size_t j = 0;
                 while (j < ARRAY_SIZE(flag_names) && strcmp(flag_names[j].name, name) != 0)
                         j++;
@@ -228,7 +228,7 @@ static int add_architectures(scmp_filter_ctx ctx, const struct oci_seccomp *s,
                         return cella_err(
                             err, EINVAL,
                             "linux.seccomp.architectures[%zu]: unknown architecture \"%s\"", i,
-                            s->architectures[i]);
+                            s->architectures[i] ? s->architectures[i] : "");
                 int r = seccomp_arch_add(ctx, token);
                 if (r == -EDOM)
                         return cella_err(err, EINVAL,
