@@ -911,6 +911,26 @@ static void test_default_profile_caps(void **state)
         lnx_seccomp_free(f);
 }
 
+/* A misspelt name would be skipped silently at prepare time; catch it here. */
+static void test_default_profile_names_known(void **state)
+{
+        struct json_object *p = lnx_seccomp_default_profile_for_caps(~0ULL), *calls, *names;
+        assert_true(json_object_object_get_ex(p, "syscalls", &calls));
+        size_t total = 0;
+        for (size_t i = 0; i < json_object_array_length(calls); i++) {
+                assert_true(json_object_object_get_ex(json_object_array_get_idx(calls, i), "names",
+                                                      &names));
+                for (size_t j = 0; j < json_object_array_length(names); j++, total++) {
+                        const char *name =
+                            json_object_get_string(json_object_array_get_idx(names, j));
+                        if (seccomp_syscall_resolve_name(name) == __NR_SCMP_ERROR)
+                                fail_msg("default profile: unknown syscall \"%s\"", name);
+                }
+        }
+        assert_true(total > 300);
+        json_object_put(p);
+}
+
 static void test_features(void **state)
 {
         struct json_object *feat = lnx_seccomp_features(), *v;
@@ -953,6 +973,7 @@ int main(void)
             cmocka_unit_test(test_notify_listener),
             cmocka_unit_test(test_default_profile),
             cmocka_unit_test(test_default_profile_caps),
+            cmocka_unit_test(test_default_profile_names_known),
             cmocka_unit_test(test_features),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
