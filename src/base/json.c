@@ -16,6 +16,14 @@ int json_parse_text(const char *text, size_t len, struct json_object **ret, stru
         struct json_object *obj = json_tokener_parse_ex(tok, text, (int)len);
         enum json_tokener_error jerr = json_tokener_get_error(tok);
         size_t off = json_tokener_get_parse_end(tok);
+        if (jerr == json_tokener_continue && !obj) {
+                /* A bare literal ("null", "12") is only complete once the tokener sees a NUL. */
+                obj = json_tokener_parse_ex(tok, "", 1);
+                if (json_tokener_get_error(tok) == json_tokener_success) {
+                        jerr = json_tokener_success;
+                        off = len;
+                }
+        }
         json_tokener_free(tok);
         if (jerr == json_tokener_continue)
                 return cella_err(err, EINVAL, "invalid JSON: unexpected end of input");

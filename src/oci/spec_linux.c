@@ -117,12 +117,12 @@ static int parse_time_offsets(struct json_object *lo, struct oci_linux *lx, stru
         json_object_object_foreach(o, key, val)
         {
                 int c = strcmp(key, clocks[0]) == 0 ? 0 : strcmp(key, clocks[1]) == 0 ? 1 : -1;
-                snprintf(p, sizeof(p), "linux.timeOffsets.%s", key);
                 if (c < 0)
                         return cella_err(err, EINVAL,
                                          "linux.timeOffsets: unknown clock %s (expected "
                                          "monotonic or boottime)",
                                          json_show_str(key, show));
+                json_path_key(p, "linux.timeOffsets", clocks[c]);
                 if (!json_object_is_type(val, json_type_object))
                         return json_err_type(err, p, "an object", val);
                 struct oci_time_offset *t = &lx->time_offsets[c];

@@ -207,7 +207,7 @@ class Bundle:
         self.set_args(args)
         if write:
             self.write()
-        r = self.rt("run", "--bundle", self.path, *extra, cid or self.id, **kw)
+        r = self.rt("run", "--bundle", self.path, *extra, self.id if cid is None else cid, **kw)
         return Result(r.returncode, r.stdout, r.stderr)
 
     def probe(self, *what, **kw):
@@ -222,7 +222,7 @@ class Bundle:
             self.write()
         with open(self.out, "ab") as out, open(self.err, "ab") as err:
             start = err.tell()
-            r = self.rt("create", "--bundle", self.path, *extra, cid or self.id,
+            r = self.rt("create", "--bundle", self.path, *extra, self.id if cid is None else cid,
                         stdout=out, stderr=err, global_args=global_args)
         return Result(r.returncode, "", self.err.read_bytes()[start:].decode(errors="replace"))
 
@@ -232,7 +232,7 @@ class Bundle:
             self.write()
         with open(self.out, "ab") as out, open(self.err, "ab") as err:
             start = err.tell()
-            r = self.rt("run", "-d", "--bundle", self.path, *extra, cid or self.id,
+            r = self.rt("run", "-d", "--bundle", self.path, *extra, self.id if cid is None else cid,
                         stdout=out, stderr=err)
         return Result(r.returncode, "", self.err.read_bytes()[start:].decode(errors="replace"))
 

@@ -174,6 +174,7 @@ def leaks(cid, bundle_dir: Path, state_root: Path):
     """Everything a container with this id and bundle may have left behind, as strings."""
     found = []
     found += [f"mount: {m}" for m in mounts_referencing(bundle_dir)]
+    found += [f"mount: {m}" for m in mounts_referencing(state_root / cid)]
     found += [f"cgroup: {d}" for d in cgroup_dirs_named(cid)]
     if (state_root / cid).exists():
         found.append(f"state dir: {state_root / cid}")
