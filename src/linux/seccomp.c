@@ -225,10 +225,11 @@ static int add_architectures(scmp_filter_ctx ctx, const struct oci_seccomp *s,
         for (size_t i = 0; i < s->n_architectures; i++) {
                 uint32_t token;
                 if (parse_arch(s->architectures[i], &token) < 0)
-                        return cella_err(
-                            err, EINVAL,
-                            "linux.seccomp.architectures[%zu]: unknown architecture \"%s\"", i,
-                            s->architectures[i] ? s->architectures[i] : "");
+                        return cella_err(err, EINVAL,
+                                         "linux.seccomp.architectures[%zu]: unknown architecture "
+                                         "\"%s\" (libseccomp %d.%d)",
+                                         i, s->architectures[i] ? s->architectures[i] : "",
+                                         SCMP_VER_MAJOR, SCMP_VER_MINOR);
                 int r = seccomp_arch_add(ctx, token);
                 if (r == -EDOM)
                         return cella_err(err, EINVAL,

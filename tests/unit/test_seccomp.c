@@ -911,6 +911,32 @@ static void test_default_profile_caps(void **state)
         lnx_seccomp_free(f);
 }
 
+/* The real config.json parser and the filter agree on the whole default profile. */
+static void test_default_profile_via_spec_parser(void **state)
+{
+        struct json_object *cfg = json_object_new_object(), *root = json_object_new_object();
+        struct json_object *lx = json_object_new_object();
+        json_object_object_add(cfg, "ociVersion", json_object_new_string("1.2.0"));
+        json_object_object_add(root, "path", json_object_new_string("rootfs"));
+        json_object_object_add(cfg, "root", root);
+        json_object_object_add(lx, "seccomp", lnx_seccomp_default_profile());
+        json_object_object_add(cfg, "linux", lx);
+        struct oci_spec *spec = NULL;
+        struct cella_error err = {0};
+        if (oci_spec_parse(json_to_string(cfg, 0), 0, &spec, &err) < 0)
+                fail_msg("parse: %s", err.msg);
+        json_object_put(cfg);
+        assert_non_null(spec->linux_.seccomp);
+        struct lnx_seccomp *f = NULL;
+        if (lnx_seccomp_prepare(spec->linux_.seccomp, &f, &err) < 0)
+                fail_msg("prepare: %s", err.msg);
+        oci_spec_free(spec);
+        int status = run_filtered(f, default_profile_checks, NULL);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                fail_msg("default profile checks failed: status 0x%x", status);
+        lnx_seccomp_free(f);
+}
+
 /* A misspelt name would be skipped silently at prepare time; catch it here. */
 static void test_default_profile_names_known(void **state)
 {
@@ -974,6 +1000,7 @@ int main(void)
             cmocka_unit_test(test_default_profile),
             cmocka_unit_test(test_default_profile_caps),
             cmocka_unit_test(test_default_profile_names_known),
+            cmocka_unit_test(test_default_profile_via_spec_parser),
             cmocka_unit_test(test_features),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
