@@ -2,6 +2,7 @@
 #include "seccomp_filter.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
@@ -349,8 +350,67 @@ static int add_syscall(scmp_filter_ctx ctx, const struct oci_seccomp *s, size_t 
         return 0;
 }
 
-/* Compiles the filter into f->insns by exporting libseccomp's BPF through a memfd. */
-static int compile_program(struct lnx_seccomp *f, struct cella_error *err)
+/*
+ * Syscalls newer than the profile fail with ENOSYS instead of the default action, as runc
+ * does: a profile written before, say, clone3 or fchmodat2 existed would otherwise answer
+ * EPERM, and libc only falls back to the older syscall on ENOSYS. "Newer" means a number
+ * above the highest one the profile names. Done for native architectures without
+ * multiplexed socketcall/ipc numbering, where that comparison is exact; other architectures
+ * get the default action as before.
+ */
+static int enosys_threshold(const struct oci_seccomp *s, uint32_t arch)
+{
+        int max = -1;
+        for (size_t i = 0; i < s->n_syscalls; i++)
+                for (size_t j = 0; j < s->syscalls[i].n_names; j++) {
+                        const char *name = s->syscalls[i].names[j];
+                        int nr = name ? seccomp_syscall_resolve_name_arch(arch, name) : -1;
+                        if (nr > max)
+                                max = nr;
+                }
+        return max;
+}
+
+static bool wants_enosys_stub(uint32_t default_action, uint32_t *ret_arch)
+{
+        uint32_t arch = seccomp_arch_native();
+        uint32_t kind = default_action & SECCOMP_RET_ACTION_FULL;
+        /* Under an allowing default, unknown syscalls already reach the kernel's ENOSYS. */
+        if (kind == SCMP_ACT_ALLOW || kind == SCMP_ACT_LOG)
+                return false;
+        if (arch != SCMP_ARCH_X86_64 && arch != SCMP_ARCH_AARCH64 && arch != SCMP_ARCH_RISCV64)
+                return false;
+        *ret_arch = arch;
+        return true;
+}
+
+/* Writes the stub into out (room for 6 instructions) and returns its length. */
+static size_t build_enosys_stub(uint32_t arch, int max, struct sock_filter *out)
+{
+        bool x32_bit = arch == SCMP_ARCH_X86_64;
+        size_t n = x32_bit ? 6 : 5, i = 0;
+        out[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                                offsetof(struct seccomp_data, arch));
+        out[i] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 0, n - i - 1);
+        i++;
+        out[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                                offsetof(struct seccomp_data, nr));
+        if (x32_bit) {
+                /* x32 syscalls share the x86_64 audit arch; leave them to the main filter. */
+                out[i] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x40000000,
+                                                      n - i - 1, 0);
+                i++;
+        }
+        out[i] =
+            (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, (uint32_t)max, 0, n - i - 1);
+        i++;
+        out[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
+        return i;
+}
+
+/* Compiles the filter into f->insns: the ENOSYS stub, then libseccomp's BPF via a memfd. */
+static int compile_program(struct lnx_seccomp *f, const struct oci_seccomp *s,
+                           uint32_t default_action, struct cella_error *err)
 {
         _cleanup_close_ int fd = memfd_create("cella-seccomp", MFD_CLOEXEC);
         if (fd < 0)
@@ -364,17 +424,25 @@ static int compile_program(struct lnx_seccomp *f, struct cella_error *err)
         size_t n = (size_t)st.st_size / sizeof(struct sock_filter);
         if (n == 0 || (size_t)st.st_size % sizeof(struct sock_filter) != 0)
                 return cella_err(err, EIO, "seccomp: libseccomp produced a malformed program");
-        if (n > FILTER_MAX_INSNS)
+
+        struct sock_filter stub[6];
+        size_t n_stub = 0;
+        uint32_t arch;
+        int max;
+        if (wants_enosys_stub(default_action, &arch) && (max = enosys_threshold(s, arch)) >= 0)
+                n_stub = build_enosys_stub(arch, max, stub);
+        if (n + n_stub > FILTER_MAX_INSNS)
                 return cella_err(err, E2BIG,
                                  "seccomp: the filter has %zu instructions, the kernel allows %d",
-                                 n, FILTER_MAX_INSNS);
-        f->insns = malloc(st.st_size);
+                                 n + n_stub, FILTER_MAX_INSNS);
+        f->insns = calloc(n + n_stub, sizeof(struct sock_filter));
         if (!f->insns)
                 return cella_err(err, ENOMEM, "out of memory");
-        ssize_t got = pread(fd, f->insns, st.st_size, 0);
+        memcpy(f->insns, stub, n_stub * sizeof(struct sock_filter));
+        ssize_t got = pread(fd, f->insns + n_stub, st.st_size, 0);
         if (got != st.st_size)
                 return cella_errno(err, got < 0 ? errno : EIO, "seccomp: reading the program");
-        f->n_insns = n;
+        f->n_insns = n + n_stub;
         return 0;
 }
 
@@ -437,7 +505,7 @@ int lnx_seccomp_prepare(const struct oci_seccomp *s, struct lnx_seccomp **ret_fi
         r = check_notify(s, f, err);
         if (r < 0)
                 goto fail;
-        r = compile_program(f, err);
+        r = compile_program(f, s, default_action, err);
         if (r < 0)
                 goto fail;
         *ret_filter = f;
