@@ -117,7 +117,7 @@ static const struct {
  * would wait on an agent that can only get the fd through that very syscall (runc refuses
  * NOTIFY on write for the same reason).
  */
-static const char *const notify_forbidden[] = {"write", "sendmsg"};
+static const char *const notify_forbidden[] = {"write", "send", "sendto", "sendmsg"};
 
 static int sys_seccomp(unsigned int op, unsigned int flags, void *args)
 {

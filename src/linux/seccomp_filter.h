@@ -40,8 +40,8 @@ struct lnx_seccomp;
  * action equals the default action are dropped. Several args on the same index are ORed (each
  * becomes its own rule, as runc does); args on different indexes are ANDed.
  * SCMP_ACT_NOTIFY needs listenerPath, cannot be the default action and cannot apply to
- * write/sendmsg (the runtime needs them to hand the listener fd over after the filter is
- * loaded). Call in the runtime before clone.
+ * write/send/sendto/sendmsg (the runtime needs them to hand the listener fd over and to report
+ * READY after the filter is loaded). Call in the runtime before clone.
  */
 int lnx_seccomp_prepare(const struct oci_seccomp *s, struct lnx_seccomp **ret_filter,
                         struct cella_error *err);
