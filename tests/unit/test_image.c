@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * image layer: pure logic (digests, path cleaning, whiteout rules, user lookup, platforms,
+ * manifest parsing) with no files or network.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "image/digest.h"
+#include "image/manifest.h"
+#include "image/unpack.h"
+#include "image/user.h"
+
+#define HEX64 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+static void test_digest_check(void **state)
+{
+        struct cella_error err = {0};
+        assert_int_equal(img_digest_check("sha256:" HEX64, &err), 0);
+        assert_int_equal(img_digest_check("sha256:" HEX64 "0", &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "64 hex"));
+        assert_int_equal(
+            img_digest_check(
+                "sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855", &err),
+            -EINVAL);
+        assert_int_equal(img_digest_check("sha512:" HEX64, &err), -ENOTSUP);
+        assert_int_equal(img_digest_check(HEX64, &err), -EINVAL);
+        assert_int_equal(img_digest_check("", &err), -EINVAL);
+        assert_int_equal(img_digest_check("sha256:../../etc/passwd", &err), -EINVAL);
+        assert_string_equal(img_digest_hex("sha256:" HEX64), HEX64);
+}
+
+static void test_sha256(void **state)
+{
+        char d[IMG_DIGEST_MAX];
+        assert_int_equal(img_sha256_buf("", 0, d), 0);
+        assert_string_equal(d, "sha256:" HEX64);
+        assert_int_equal(img_sha256_buf("abc", 3, d), 0);
+        assert_string_equal(
+            d, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        struct cella_error err = {0};
+        assert_int_equal(img_digest_verify_buf("abd", 3, d, "blob x", &err), -EBADMSG);
+        assert_non_null(strstr(err.msg, "digest mismatch on blob x"));
+}
+
+static void check_clean(const char *in, const char *want)
+{
+        char *out = NULL;
+        assert_int_equal(img_path_clean(in, &out), 0);
+        assert_string_equal(out, want);
+        free(out);
+}
+
+static void test_path_clean(void **state)
+{
+        check_clean("a/b/c", "a/b/c");
+        check_clean("./a//b/./c/", "a/b/c");
+        check_clean("/etc/passwd", "etc/passwd");
+        check_clean("../../etc/passwd", "etc/passwd");
+        check_clean("a/../../../b", "b");
+        check_clean("a/b/../c", "a/c");
+        check_clean("./", "");
+        check_clean("..", "");
+        check_clean("/", "");
+        check_clean("a/..", "");
+        check_clean("...", "...");
+        check_clean("a/..b", "a/..b");
+}
+
+static void test_whiteout_kind(void **state)
+{
+        const char *t = NULL;
+        assert_int_equal(img_whiteout_kind("file", &t), IMG_WHITEOUT_NONE);
+        assert_int_equal(img_whiteout_kind(".whfile", &t), IMG_WHITEOUT_NONE);
+        assert_int_equal(img_whiteout_kind(".wh..wh..opq", &t), IMG_WHITEOUT_OPAQUE);
+        assert_int_equal(img_whiteout_kind(".wh.foo", &t), IMG_WHITEOUT_FILE);
+        assert_string_equal(t, "foo");
+        assert_int_equal(img_whiteout_kind(".wh..hidden", &t), IMG_WHITEOUT_FILE);
+        assert_string_equal(t, ".hidden");
+        assert_int_equal(img_whiteout_kind(".wh.", &t), IMG_WHITEOUT_INVALID);
+        assert_int_equal(img_whiteout_kind(".wh..", &t), IMG_WHITEOUT_INVALID);
+        assert_int_equal(img_whiteout_kind(".wh...", &t), IMG_WHITEOUT_INVALID);
+        assert_int_equal(img_whiteout_kind(".wh..wh.plnk", &t), IMG_WHITEOUT_INVALID);
+}
+
+static const char passwd[] = "root:x:0:0:root:/root:/bin/sh\n"
+                             "# comment\n"
+                             "broken line\n"
+                             "app:x:1000:1001::/home/app:/bin/sh\n"
+                             "bad:x:notanumber:1::/:/bin/sh";
+static const char group[] = "root:x:0:\n"
+                            "app:x:1001:\n"
+                            "wheel:x:10:root,app\n"
+                            "audio:x:29:other,app\n"
+                            "video:x:44:apples\n";
+
+static void test_user_resolve(void **state)
+{
+        struct img_user u;
+        struct cella_error err = {0};
+        assert_int_equal(img_user_resolve("", passwd, group, &u, &err), 0);
+        assert_int_equal(u.uid, 0);
+        assert_int_equal(u.gid, 0);
+        assert_int_equal(u.n_groups, 1); /* wheel */
+        assert_int_equal(img_user_resolve("app", passwd, group, &u, &err), 0);
+        assert_int_equal(u.uid, 1000);
+        assert_int_equal(u.gid, 1001);
+        assert_int_equal(u.n_groups, 2);
+        assert_int_equal(u.groups[0], 10);
+        assert_int_equal(u.groups[1], 29);
+        assert_int_equal(img_user_resolve("1000:44", passwd, group, &u, &err), 0);
+        assert_int_equal(u.uid, 1000);
+        assert_int_equal(u.gid, 44);
+        assert_int_equal(img_user_resolve("app:wheel", passwd, group, &u, &err), 0);
+        assert_int_equal(u.gid, 10);
+        assert_int_equal(img_user_resolve("4242", NULL, NULL, &u, &err), 0);
+        assert_int_equal(u.uid, 4242);
+        assert_int_equal(u.gid, 0);
+        assert_int_equal(img_user_resolve("nobody", passwd, group, &u, &err), -ENOENT);
+        assert_non_null(strstr(err.msg, "\"nobody\" not found"));
+        assert_int_equal(img_user_resolve("app:nogroup", passwd, group, &u, &err), -ENOENT);
+        assert_int_equal(img_user_resolve("bad", passwd, group, &u, &err), -EINVAL);
+        assert_int_equal(img_user_resolve("4294967295", passwd, group, &u, &err), -ENOENT);
+        assert_int_equal(img_user_resolve("root", NULL, NULL, &u, &err), -ENOENT);
+}
+
+static void test_platform(void **state)
+{
+        struct img_platform p;
+        struct cella_error err = {0};
+        assert_int_equal(img_platform_parse("linux/amd64", &p, &err), 0);
+        assert_string_equal(p.os, "linux");
+        assert_string_equal(p.arch, "amd64");
+        assert_string_equal(p.variant, "");
+        assert_int_equal(img_platform_parse("linux/aarch64/v8", &p, &err), 0);
+        assert_string_equal(p.arch, "arm64");
+        assert_string_equal(p.variant, "v8");
+        assert_int_equal(img_platform_parse("linux", &p, &err), -EINVAL);
+        assert_int_equal(img_platform_parse("linux/arm/v7/x", &p, &err), -EINVAL);
+        assert_int_equal(img_platform_parse("linux//v7", &p, &err), -EINVAL);
+}
+
+static const char index_json[] =
+    "{\"schemaVersion\":2,\"manifests\":["
+    "{\"mediaType\":\"" IMG_MT_OCI_MANIFEST "\",\"digest\":\"sha256:" HEX64 "\",\"size\":1,"
+    "\"platform\":{\"os\":\"linux\",\"architecture\":\"arm\",\"variant\":\"v7\"}},"
+    "{\"mediaType\":\"" IMG_MT_OCI_MANIFEST "\",\"digest\":\"sha256:" HEX64 "\",\"size\":2,"
+    "\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\"}},"
+    "{\"mediaType\":\"" IMG_MT_DOCKER_MANIFEST "\",\"digest\":\"sha256:" HEX64 "\",\"size\":3,"
+    "\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}}]}";
+
+static void test_index_select(void **state)
+{
+        struct img_index idx;
+        struct img_platform p;
+        struct cella_error err = {0};
+        size_t i;
+        assert_int_equal(img_index_parse(index_json, 0, &idx, &err), 0);
+        assert_int_equal(idx.n_manifests, 3);
+        img_platform_parse("linux/amd64", &p, &err);
+        assert_int_equal(img_index_select(&idx, &p, &i, &err), 0);
+        assert_int_equal(i, 2);
+        img_platform_parse("linux/arm64/v8", &p, &err);
+        assert_int_equal(img_index_select(&idx, &p, &i, &err), 0);
+        assert_int_equal(i, 1);
+        img_platform_parse("linux/arm/v7", &p, &err);
+        assert_int_equal(img_index_select(&idx, &p, &i, &err), 0);
+        assert_int_equal(i, 0);
+        img_platform_parse("linux/s390x", &p, &err);
+        assert_int_equal(img_index_select(&idx, &p, &i, &err), -ENOENT);
+        assert_non_null(strstr(err.msg, "linux/s390x"));
+        img_index_free(&idx);
+}
+
+static void test_manifest_parse(void **state)
+{
+        struct img_manifest m;
+        struct cella_error err = {0};
+        const char *good = "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"" IMG_MT_OCI_CONFIG
+                           "\",\"digest\":\"sha256:" HEX64
+                           "\",\"size\":7},\"layers\":[{\"mediaType\":\"" IMG_MT_OCI_LAYER_GZIP
+                           "\",\"digest\":\"sha256:" HEX64 "\",\"size\":9}]}";
+        assert_int_equal(img_manifest_parse(good, 0, &m, &err), 0);
+        assert_int_equal(m.n_layers, 1);
+        assert_int_equal(m.config.size, 7);
+        assert_int_equal(m.layers[0].size, 9);
+        img_manifest_free(&m);
+        const char *bad_digest = "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":"
+                                 "\"sha256:../x\",\"size\":7},\"layers\":[]}";
+        assert_int_equal(img_manifest_parse(bad_digest, 0, &m, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "config"));
+        const char *neg = "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":"
+                          "\"sha256:" HEX64 "\",\"size\":-1},\"layers\":[]}";
+        assert_int_equal(img_manifest_parse(neg, 0, &m, &err), -EINVAL);
+        assert_int_equal(img_manifest_parse("{\"schemaVersion\":1}", 0, &m, &err), -ENOTSUP);
+        assert_int_equal(img_manifest_parse("[1,2", 0, &m, &err), -EINVAL);
+        assert_int_equal(img_manifest_parse("{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\","
+                                            "\"digest\":\"sha256:" HEX64 "\",\"size\":7}}",
+                                            0, &m, &err),
+                         -EINVAL);
+        assert_non_null(strstr(err.msg, "layers"));
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_digest_check), cmocka_unit_test(test_sha256),
+            cmocka_unit_test(test_path_clean),   cmocka_unit_test(test_whiteout_kind),
+            cmocka_unit_test(test_user_resolve), cmocka_unit_test(test_platform),
+            cmocka_unit_test(test_index_select), cmocka_unit_test(test_manifest_parse),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
