@@ -36,14 +36,18 @@ for t in $targets; do
         mkdir -p "$artifacts"
         dict=""
         [ -f "$src/fuzz/$t.dict" ] && dict="-dict=$src/fuzz/$t.dict"
+        # -jobs>1 forks workers that log to ./fuzz-N.log: keep those in the artifacts dir.
+        parallel=""
+        [ "$jobs" -gt 1 ] && parallel="-jobs=$jobs -workers=$jobs"
         echo "== fuzz-$t for ${seconds}s"
-        if ! "$build/fuzz/fuzz-$t" -max_total_time="$seconds" -max_len=65536 -timeout=10 \
-                -jobs="$jobs" -workers="$jobs" -print_final_stats=1 \
-                -artifact_prefix="$artifacts/" $dict "$corpus"; then
+        if ! (cd "$artifacts" && "$build/fuzz/fuzz-$t" -max_total_time="$seconds" \
+                -max_len=65536 -timeout=10 -print_final_stats=1 $parallel \
+                -artifact_prefix="$artifacts/" $dict "$corpus"); then
                 echo "fuzz-$t: FAILED (reproducers in $artifacts)" >&2
                 status=1
         fi
         rm -rf "$corpus"
+        rm -f "$artifacts"/fuzz-*.log
         rmdir "$artifacts" 2>/dev/null || true
 done
 exit $status
