@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-TIMEOUT = 30
+TIMEOUT = int(os.environ.get("CELLA_TEST_TIMEOUT", "20"))  # hang guard per command
 
 
 def runtime_binary():
@@ -58,9 +58,10 @@ def parse_probe(text):
     """The probe prints one JSON object per line; returns them merged in order."""
     facts = {}
     for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("{"):
-            facts.update(json.loads(line))
+        # (a terminal may echo input such as ^C in front of a line)
+        start = line.find("{")
+        if start >= 0 and line.rstrip().endswith("}"):
+            facts.update(json.loads(line[start:]))
     return facts
 
 

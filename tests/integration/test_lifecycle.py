@@ -2,8 +2,12 @@
 """Container lifecycle: creating -> created -> running -> stopped, and misuse of it."""
 import json
 import os
+import signal
+import subprocess
 
-from helpers import IS_CELLA, wait_for
+import pytest
+
+from helpers import IS_CELLA, RUNTIME, TIMEOUT, wait_for
 
 
 def proc_state(pid):
@@ -134,3 +138,77 @@ def test_many_containers_one_root(bundle, rt):
     for cid in ids:
         assert rt("delete", "-f", cid).returncode == 0
     wait_for(lambda: not bundle.leaks(), what="all deleted")
+
+
+def spawn_with_pid(pid, tries=50):
+    """Starts `sleep` with exactly this pid via ns_last_pid, or returns None."""
+    for _ in range(tries):
+        try:
+            with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+                f.write(str(pid - 1))
+        except OSError:
+            return None
+        p = subprocess.Popen(["sleep", "60"])
+        if p.pid == pid:
+            return p
+        p.kill()
+        p.wait()
+    return None
+
+
+def test_pid_reuse_does_not_confuse_state(bundle, rt):
+    """A dead init's pid taken by an unrelated process: still stopped, and kill spares it."""
+    assert bundle.run_detached(["/probe", "sleep"]).returncode == 0
+    pid = rt.state(bundle.id)["pid"]
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}"), what="init reaped")
+    impostor = spawn_with_pid(pid)
+    if impostor is None:
+        pytest.skip("could not place a process at the old pid (ns_last_pid)")
+    try:
+        assert rt.status(bundle.id) == "stopped"
+        rt("kill", bundle.id, "KILL")
+        assert impostor.poll() is None, "kill hit an unrelated process that reused the pid"
+        assert rt("delete", bundle.id).returncode == 0
+        assert impostor.poll() is None, "delete hit an unrelated process that reused the pid"
+    finally:
+        impostor.kill()
+        impostor.wait()
+
+
+@pytest.mark.cella_only(reason="runc 1.1 races here: all creates may fail, or a loser's "
+                        "init is leaked")
+def test_concurrent_create_same_id(bundle, rt):
+    """Per-container locking: of several racing creates exactly one wins."""
+    bundle.set_args(["/probe", "sleep"])
+    bundle.write()
+    procs = []
+    for i in range(4):
+        out = open(bundle.path / f"race{i}.log", "w")
+        procs.append((subprocess.Popen(
+            [RUNTIME, "--root", str(rt.state_root), "create", "-b", str(bundle.path), bundle.id],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=out), out))
+    codes = []
+    for p, out in procs:
+        codes.append(p.wait(TIMEOUT))
+        out.close()
+    assert sorted(codes) == [0, 1, 1, 1], codes
+    assert rt.status(bundle.id) == "created"
+    pid = rt.state(bundle.id)["pid"]
+    assert rt("delete", "-f", bundle.id).returncode == 0
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}"), what="winner's init gone")
+    wait_for(lambda: not bundle.leaks(), what="losers left nothing")
+
+
+def test_concurrent_delete(bundle, rt):
+    assert bundle.run_detached(["/probe", "sleep"]).returncode == 0
+    procs = [subprocess.Popen([RUNTIME, "--root", str(rt.state_root), "delete", "-f", bundle.id],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE) for _ in range(4)]
+    codes = [p.wait(TIMEOUT) for p in procs]
+    for p in procs:
+        p.stderr.close()
+    assert all(c in (0, 1) for c in codes), codes
+    assert 0 in codes
+    assert rt.status(bundle.id) is None
+    wait_for(lambda: not bundle.leaks(), what="no leaks")

@@ -45,7 +45,8 @@ def test_pid_namespace_init_is_pid_1(bundle):
 @pytest.mark.parametrize("kind", ["network", "ipc", "uts", "pid", "cgroup"])
 def test_join_namespace_by_path(bundle_factory, rt, kind):
     first = bundle_factory()
-    first.config["linux"]["namespaces"].append({"type": "cgroup"})
+    if not any(n["type"] == "cgroup" for n in first.config["linux"]["namespaces"]):
+        first.config["linux"]["namespaces"].append({"type": "cgroup"})
     assert first.run_detached(["/probe", "sleep"]).returncode == 0
     pid = rt.state(first.id)["pid"]
     target = os.readlink(f"/proc/{pid}/ns/{KINDS[kind]}")
@@ -170,6 +171,14 @@ def test_time_namespace_host(bundle):
         pytest.skip("kernel has no time namespaces")
     f = bundle.probe("namespaces")
     assert f["namespaces"]["time"] == host_ns("time")
+
+
+def test_cgroup_namespace_root_is_own_cgroup(bundle):
+    ns = [n for n in bundle.config["linux"]["namespaces"] if n["type"] != "cgroup"]
+    bundle.config["linux"]["namespaces"] = ns + [{"type": "cgroup"}]
+    f = bundle.probe("cgroup")
+    for line in f["cgroup"].splitlines():
+        assert line.split(":", 2)[2] == "/", f["cgroup"]
 
 
 def test_network_namespace_has_only_loopback(bundle):
