@@ -51,7 +51,9 @@ static bool is_rootless(void)
                outside != 0 || count != 4294967295UL;
 }
 
-int cg_init(struct cgroup *cg, const char *cgroups_path, const char *id, struct cella_error *err)
+/* Discovers the host's hierarchies and places the container's cgroup at cgroups_path. */
+static int init_fs(struct cgroup *cg, const char *cgroups_path, const char *id,
+                   struct cella_error *err)
 {
         memset(cg, 0, sizeof(*cg));
         enum cg_mode mode;
@@ -72,10 +74,50 @@ int cg_init(struct cgroup *cg, const char *cgroups_path, const char *id, struct 
                 return r;
         r = cg_init_from(cg, mode, infos, n, cgroups_path, id, err);
         cg_mount_infos_free(infos, n);
-        cg->rootless = is_rootless();
+        if (r == 0)
+                cg->rootless = is_rootless();
+        return r;
+}
+
+int cg_init(struct cgroup *cg, const char *cgroups_path, const char *id, struct cella_error *err)
+{
+        int r = init_fs(cg, cgroups_path, id, err);
         if (r < 0 && err && cgroups_path && *cgroups_path)
                 cella_err_prefix(err, "linux.cgroupsPath");
         return r;
+}
+
+int cg_init_systemd(struct cgroup *cg, const char *cgroups_path, const char *id,
+                    struct cella_error *err)
+{
+        memset(cg, 0, sizeof(*cg));
+        if (!cg_systemd_supported())
+                return cella_err(err, ENOTSUP,
+                                 "--systemd-cgroup: cella was built without "
+                                 "libsystemd");
+        if (access("/run/systemd/system", F_OK) < 0)
+                return cella_err(err, ENOMEDIUM,
+                                 "--systemd-cgroup: systemd is not running as init on this host "
+                                 "(no /run/systemd/system); use the default cgroupfs driver");
+        if (is_rootless())
+                return cella_err(err, ENOTSUP,
+                                 "--systemd-cgroup: rootless containers under the user's systemd "
+                                 "instance are not supported");
+        _cleanup_free_ char *slice = NULL, *unit = NULL, *slice_path = NULL, *path = NULL;
+        int r = cg_systemd_parse(cgroups_path, id, false, &slice, &unit, err);
+        if (r == 0)
+                r = cg_systemd_slice_path(slice, &slice_path, err);
+        if (r < 0)
+                return r;
+        if (asprintf(&path, "%s/%s", slice_path, unit) < 0)
+                return cella_err(err, ENOMEM, "out of memory");
+        r = init_fs(cg, path, id, err);
+        if (r < 0)
+                return r;
+        cg->unit = TAKE_PTR(unit);
+        cg->slice = TAKE_PTR(slice);
+        cg->ops = &cg_systemd_ops;
+        return 0;
 }
 
 bool cg_permission_error(int r)
@@ -289,7 +331,8 @@ int cg_destroy(struct cgroup *cg, bool kill_first, struct cella_error *err)
 
 int cg_v2_fd(struct cgroup *cg)
 {
-        if (cg->mode != CG_MODE_V2 || cg->n_h != 1)
+        /* systemd makes the directory only when the scope starts with the init's PID. */
+        if (cg->mode != CG_MODE_V2 || cg->n_h != 1 || cg->unit)
                 return -ENOTSUP;
         int fd = open(cg->h[0].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         return fd < 0 ? -errno : fd;
@@ -306,5 +349,7 @@ void cg_free(struct cgroup *cg)
                 free(cg->h[i].created);
         }
         free(cg->rel_path);
+        free(cg->unit);
+        free(cg->slice);
         memset(cg, 0, sizeof(*cg));
 }

@@ -46,6 +46,13 @@ struct cgroup {
          * naming the limit, instead of failing (runc's rootless behaviour).
          */
         bool rootless;
+        /* systemd driver: the transient scope unit and its slice (NULL with cgroupfs). */
+        char *unit, *slice;
+        /*
+         * systemd driver: resources given to cg_apply_resources() before the scope exists;
+         * applied by cg_enter() once it does. Points into the caller's spec.
+         */
+        const struct oci_resources *pending;
         const struct cg_ops *ops;
 };
 
@@ -81,6 +88,17 @@ int cg_detect(enum cg_mode *ret_mode);
  */
 int cg_init(struct cgroup *cg, const char *cgroups_path, const char *id, struct cella_error *err);
 
+/*
+ * The systemd driver (--systemd-cgroup): cgroups_path is runc's "slice:prefix:name" (NULL or
+ * empty: "system.slice:cella:<id>"); the container gets the transient scope unit
+ * "prefix-name.scope" in that slice, with Delegate=yes, started over D-Bus by cg_enter() (a
+ * scope needs its first PID). cg_create() only checks that systemd answers; resources passed
+ * to cg_apply_resources() before cg_enter() are applied right after the scope starts.
+ * Without systemd as init: -ENOMEDIUM and a message that says so.
+ */
+int cg_init_systemd(struct cgroup *cg, const char *cgroups_path, const char *id,
+                    struct cella_error *err);
+
 int cg_create(struct cgroup *cg, struct cella_error *err);
 int cg_enter(struct cgroup *cg, pid_t pid, struct cella_error *err);
 /* Destroys the cgroup; with kill_first, SIGKILLs what remains and waits briefly for it to go. */
@@ -97,9 +115,15 @@ int cg_freeze(struct cgroup *cg, bool frozen, struct cella_error *err);
  * converted for cgroup v2 where needed, then the device rules (the spec's followed by runc's
  * default allow list: call this even without resources, or devices stay unrestricted).
  * A limit the host cannot apply is an error naming it ("linux.resources.memory.swap: ...").
- * Also used by `update` with the new values.
  */
 int cg_apply_resources(struct cgroup *cg, const struct oci_resources *res, struct cella_error *err);
+
+/*
+ * For `update`: applies only what res sets, and leaves the device rules alone unless res has
+ * some (then they replace the old ones, followed by the defaults, as at create).
+ */
+int cg_update_resources(struct cgroup *cg, const struct oci_resources *res,
+                        struct cella_error *err);
 
 /*
  * Statistics as the "data" object of runc's `events --stats` output (cpu, cpuset, memory,

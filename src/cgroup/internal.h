@@ -75,6 +75,15 @@ void cg_sleep_ms(unsigned ms);
 extern const struct cg_ops cg_v1_ops;     /* v1 and hybrid */
 extern const struct cg_ops cg_hybrid_ops; /* v1 controllers + cgroup2 for membership */
 extern const struct cg_ops cg_v2_ops;
+extern const struct cg_ops cg_systemd_ops;
+
+/* systemd driver helpers (systemd.c); the parsers are pure. */
+bool cg_systemd_supported(void);
+/* runc's "slice:prefix:name" -> slice ("system.slice") and unit ("prefix-name.scope"). */
+int cg_systemd_parse(const char *cgroups_path, const char *id, bool rootless, char **ret_slice,
+                     char **ret_unit, struct cella_error *err);
+/* "a-b.slice" -> "/a.slice/a-b.slice"; "-.slice" -> "". */
+int cg_systemd_slice_path(const char *slice, char **ret, struct cella_error *err);
 
 /* v2 helpers shared with hybrid mode. */
 /* Enables controller in every ancestor of h->path (hybrid: only on demand). */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "base/fs.h"
 #include "base/log.h"
 #include "internal.h"
 #include "oci/spec.h"
@@ -142,11 +143,17 @@ static int apply_devices(struct cgroup *cg, const struct oci_resources *r, struc
                     : cg_v1_set_devices(w.dir, rules, n, err);
 }
 
-int cg_apply_resources(struct cgroup *cg, const struct oci_resources *res, struct cella_error *err)
+static int apply_all(struct cgroup *cg, const struct oci_resources *res, bool devices,
+                     struct cella_error *err)
 {
         static const struct oci_resources none;
         const struct oci_resources *r = res ? res : &none;
         int q;
+        /* systemd: the scope (and so the directories) appear only in cg_enter(). */
+        if (cg->unit && cg->n_h > 0 && !fs_is_dir(cg->h[0].path)) {
+                cg->pending = r;
+                return 0;
+        }
         if ((q = apply_one(cg, r, has_memory(r), "memory", "memory", "memory", cg_v1_set_memory,
                            cg_v2_set_memory, err)) < 0 ||
             (q = apply_one(cg, r, has_cpu(r), "cpu", "cpu", "cpu", cg_v1_set_cpu, cg_v2_set_cpu,
@@ -180,7 +187,17 @@ int cg_apply_resources(struct cgroup *cg, const struct oci_resources *res, struc
                         return q;
         }
         /* Rootless containers cannot make device nodes anyway; runc leaves devices alone. */
-        if (cg->rootless)
+        if (cg->rootless || !devices)
                 return 0;
         return apply_devices(cg, r, err);
+}
+
+int cg_apply_resources(struct cgroup *cg, const struct oci_resources *res, struct cella_error *err)
+{
+        return apply_all(cg, res, true, err);
+}
+
+int cg_update_resources(struct cgroup *cg, const struct oci_resources *res, struct cella_error *err)
+{
+        return apply_all(cg, res, res && res->n_devices > 0, err);
 }

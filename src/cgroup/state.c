@@ -40,6 +40,8 @@ struct json_object *cg_to_json(const struct cgroup *cg)
         if (cg->rootless &&
             json_object_object_add(o, "rootless", json_object_new_boolean(true)) < 0)
                 goto fail;
+        if (cg->unit && (add_str(o, "unit", cg->unit) < 0 || add_str(o, "slice", cg->slice) < 0))
+                goto fail;
         for (size_t i = 0; i < cg->n_h; i++) {
                 const struct cg_hierarchy *h = &cg->h[i];
                 struct json_object *e = json_object_new_object();
@@ -148,6 +150,12 @@ int cg_from_json(struct json_object *obj, struct cgroup *cg, struct cella_error 
                               json_object_array_length(arr));
         if (r == 0)
                 r = get_str(obj, "path", true, "", &cg->rel_path, err);
+        if (r == 0)
+                r = get_str(obj, "unit", false, "", &cg->unit, err);
+        if (r == 0 && cg->unit)
+                r = get_str(obj, "slice", true, "", &cg->slice, err);
+        if (r == 0 && cg->unit)
+                cg->ops = &cg_systemd_ops;
         for (size_t i = 0; r == 0 && i < json_object_array_length(arr); i++) {
                 r = hierarchy_from_json(json_object_array_get_idx(arr, i), i, &cg->h[i], err);
                 cg->n_h++;

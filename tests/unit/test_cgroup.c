@@ -430,6 +430,48 @@ static void test_device_filter_program(void **state)
         assert_int_equal(run_filter(prog, n_insns, 'b', "rw", 8, 0), 1);
 }
 
+static void test_systemd_paths(void **state)
+{
+        struct cella_error err = {0};
+        char *slice = NULL, *unit = NULL, *path = NULL;
+        assert_int_equal(
+            cg_systemd_parse("machine.slice:libpod:abc", "x", false, &slice, &unit, &err), 0);
+        assert_string_equal(slice, "machine.slice");
+        assert_string_equal(unit, "libpod-abc.scope");
+        free(slice);
+        free(unit);
+        assert_int_equal(cg_systemd_parse(NULL, "ctr", false, &slice, &unit, &err), 0);
+        assert_string_equal(slice, "system.slice");
+        assert_string_equal(unit, "cella-ctr.scope");
+        free(slice);
+        free(unit);
+        assert_int_equal(cg_systemd_parse(":p:n", "x", true, &slice, &unit, &err), 0);
+        assert_string_equal(slice, "user.slice");
+        assert_string_equal(unit, "p-n.scope");
+        free(slice);
+        free(unit);
+        static const char *const bad[] = {"/cella/x", "a:b", "a:b:c:d",
+                                          "s.slice::", "s.slice:p:n.slice"};
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+                assert_true(cg_systemd_parse(bad[i], "x", false, &slice, &unit, &err) < 0);
+                assert_non_null(strstr(err.msg, "linux.cgroupsPath"));
+        }
+        assert_int_equal(cg_systemd_slice_path("system.slice", &path, &err), 0);
+        assert_string_equal(path, "/system.slice");
+        free(path);
+        assert_int_equal(cg_systemd_slice_path("kubepods-besteffort-pod1.slice", &path, &err), 0);
+        assert_string_equal(path, "/kubepods.slice/kubepods-besteffort.slice/"
+                                  "kubepods-besteffort-pod1.slice");
+        free(path);
+        assert_int_equal(cg_systemd_slice_path("-.slice", &path, &err), 0);
+        assert_string_equal(path, "");
+        free(path);
+        static const char *const bad_slices[] = {"system", "a--b.slice", "-a.slice", "a-.slice",
+                                                 "a/b.slice"};
+        for (size_t i = 0; i < ARRAY_SIZE(bad_slices); i++)
+                assert_int_equal(cg_systemd_slice_path(bad_slices[i], &path, &err), -EINVAL);
+}
+
 /* ---- real cgroupfs (root) ---- */
 
 static int skip_unless_root(void)
@@ -616,6 +658,16 @@ static int run_gated(struct cgroup *cg, int (*fn)(void))
         return WEXITSTATUS(status);
 }
 
+/* 0: /dev/kmsg opens for reading. */
+static int probe_kmsg_readable(void)
+{
+        int fd = open("/dev/kmsg", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == EPERM ? 1 : 2;
+        close(fd);
+        return 0;
+}
+
 /* 0: /dev/null opens, /dev/kmsg is refused with EPERM. */
 static int probe_null_ok_kmsg_denied(void)
 {
@@ -627,16 +679,6 @@ static int probe_null_ok_kmsg_denied(void)
         if (fd >= 0)
                 return 2;
         return errno == EPERM ? 0 : 3;
-}
-
-/* 0: /dev/kmsg opens for reading. */
-static int probe_kmsg_readable(void)
-{
-        int fd = open("/dev/kmsg", O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return errno == EPERM ? 1 : 2;
-        close(fd);
-        return 0;
 }
 
 /* 0: /dev/null opens, /dev/zero is refused with EPERM. */
@@ -706,6 +748,19 @@ static void test_real_resources_v1(void **state)
         assert_file(cg_find_hierarchy(&cg, "cpuset")->path, "cpuset.cpus", "0");
         /* Devices: deny-all plus the defaults, enforced by the kernel. */
         assert_int_equal(run_gated(&cg, probe_null_ok_kmsg_denied), 0);
+
+        /* update: a new pids limit leaves the device rules as they were. */
+        struct oci_device_cgroup kmsg[] = {{true, 'c', 1, 11, (char *)"r"}};
+        struct oci_resources devs = {.devices = kmsg, .n_devices = 1};
+        assert_int_equal(cg_apply_resources(&cg, &devs, &err), 0);
+        assert_int_equal(run_gated(&cg, probe_kmsg_readable), 0);
+        struct oci_resources upd = {0};
+        upd.pids.present = upd.pids.has_limit = true;
+        upd.pids.limit = 33;
+        assert_int_equal(cg_update_resources(&cg, &upd, &err), 0);
+        assert_file(cg_find_hierarchy(&cg, "pids")->path, "pids.max", "33");
+        assert_file(mem, "memory.limit_in_bytes", "67108864");
+        assert_int_equal(run_gated(&cg, probe_kmsg_readable), 0);
 
         /* Swap below the limit: refused before anything is written, naming the field. */
         res.memory.has_swap = true;
@@ -932,6 +987,58 @@ static void test_real_rootless_degrades(void **state)
         assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+static void test_real_no_systemd_is_a_clear_error(void **state)
+{
+        struct cgroup cg;
+        struct cella_error err = {0};
+        int r = cg_init_systemd(&cg, NULL, "x", &err);
+        assert_true(r == -ENOMEDIUM || r == -ENOTSUP);
+        assert_non_null(strstr(err.msg, "--systemd-cgroup"));
+}
+
+/* In the systemd VM (tests/vm): a transient scope with Delegate=yes holds the container. */
+static void test_real_systemd_scope(void **state)
+{
+        struct cella_error err = {0};
+        struct cgroup cg;
+        char path[64];
+        snprintf(path, sizeof(path), "system.slice:cella-unit:%d", (int)getpid());
+        if (cg_init_systemd(&cg, path, "x", &err) < 0)
+                fail_msg("cg_init_systemd: %s", err.msg);
+        print_message("# unit %s in %s at %s\n", cg.unit, cg.slice, cg.h[0].path);
+        assert_true(strstr(cg.h[0].path, "/system.slice/cella-unit-") != NULL);
+        if (cg_create(&cg, &err) < 0)
+                fail_msg("cg_create: %s", err.msg);
+        struct oci_resources res = {0};
+        res.pids.present = res.pids.has_limit = true;
+        res.pids.limit = 7;
+        assert_int_equal(cg_apply_resources(&cg, &res, &err), 0); /* kept for cg_enter */
+        assert_false(fs_is_dir(cg.h[0].path));
+        pid_t pid = spawn_sleeper();
+        if (cg_enter(&cg, pid, &err) < 0) {
+                kill(pid, SIGKILL);
+                fail_msg("cg_enter: %s", err.msg);
+        }
+        assert_true(proc_in_cgroup(pid, &cg));
+        struct cg_hierarchy *pids = cg_find_hierarchy(&cg, "pids");
+        assert_file(pids ? pids->path : cg_unified(&cg)->path, "pids.max", "7");
+        /* The state file brings the unit back for delete. */
+        struct json_object *j = cg_to_json(&cg);
+        struct cgroup back;
+        assert_int_equal(cg_from_json(j, &back, &err), 0);
+        json_object_put(j);
+        assert_string_equal(back.unit, cg.unit);
+        if (cg_destroy(&back, true, &err) < 0)
+                fail_msg("cg_destroy: %s", err.msg);
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFSIGNALED(status));
+        for (size_t i = 0; i < cg.n_h; i++)
+                assert_false(fs_is_dir(cg.h[i].path));
+        cg_free(&back);
+        cg_free(&cg);
+}
+
 static void test_real_errors_name_files(void **state)
 {
         if (skip_unless_root() < 0) {
@@ -984,6 +1091,18 @@ static const char *need_unified(void)
         return cg_detect(&mode) == 0 && mode != CG_MODE_V1 ? NULL : "needs a cgroup2 hierarchy";
 }
 
+static const char *need_systemd(void)
+{
+        if (need_root())
+                return need_root();
+        return access("/run/systemd/system", F_OK) == 0 ? NULL : "needs systemd as init (tests/vm)";
+}
+
+static const char *need_no_systemd(void)
+{
+        return access("/run/systemd/system", F_OK) < 0 ? NULL : "systemd is running here";
+}
+
 /*
  * cmocka reports a skipped test as "not ok N # SKIP", which meson's TAP parser counts as a
  * failure; so tests this host cannot run are left out of the plan, each with a TAP comment.
@@ -1005,6 +1124,9 @@ int main(void)
             {cmocka_unit_test(test_convert_io_memory), NULL},
             {cmocka_unit_test(test_unified_keys), NULL},
             {cmocka_unit_test(test_device_filter_program), NULL},
+            {cmocka_unit_test(test_systemd_paths), NULL},
+            {cmocka_unit_test(test_real_no_systemd_is_a_clear_error), need_no_systemd},
+            {cmocka_unit_test(test_real_systemd_scope), need_systemd},
             {cmocka_unit_test(test_real_create_enter_destroy), need_root},
             {cmocka_unit_test(test_real_freeze_and_kill_all), need_root},
             {cmocka_unit_test(test_real_errors_name_files), need_root},

@@ -11,45 +11,24 @@
 #   tests/vm/cgroup-v2.sh [BUILD_DIR]        (default: build)
 #
 # The kernel is fetched once with `apt-get download` and unpacked with dpkg -x into
-# $CELLA_VM_CACHE (default /var/cache/cella-vm); it is never installed on the host.
+# $CELLA_VM_CACHE (default /var/cache/cella-vm); it is never installed on the host (lib.sh).
 # Needs: qemu-system-x86, busybox-static. Exit status: 0 if every test passed (skips allowed).
 set -euo pipefail
 
 build=${1:-build}
-cache=${CELLA_VM_CACHE:-/var/cache/cella-vm}
+. "$(dirname "$0")/lib.sh"
 test_bin="$build/tests/unit/test-cgroup"
 busybox=$(command -v busybox || echo /bin/busybox)
 
-die() { echo "cgroup-v2.sh: $*" >&2; exit 1; }
 [ -x "$test_bin" ] || die "$test_bin not built (ninja -C $build)"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (apt-get install qemu-system-x86)"
-file -L "$busybox" 2>/dev/null | grep -q 'statically linked' || [ -x /bin/busybox ] || die "busybox-static missing"
-
-kernel() {
-        if [ ! -s "$cache/vmlinuz" ]; then
-                mkdir -p "$cache"
-                local pkg
-                pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-                [ -n "$pkg" ] || die "cannot resolve linux-image-amd64"
-                (cd "$cache" && apt-get download "$pkg" >/dev/null 2>&1) || die "apt-get download $pkg failed"
-                rm -rf "$cache/pkg"
-                dpkg -x "$cache/${pkg}"_*.deb "$cache/pkg"
-                cp "$cache"/pkg/boot/vmlinuz-* "$cache/vmlinuz.tmp"
-                mv "$cache/vmlinuz.tmp" "$cache/vmlinuz"
-                rm -rf "$cache/pkg" "$cache/${pkg}"_*.deb
-        fi
-        echo "$cache/vmlinuz"
-}
+[ -x "$busybox" ] || die "busybox-static missing"
 
 initramfs() {
         local root=$1 out=$2
         mkdir -p "$root"/{bin,proc,sys,dev,tmp}
         cp "$busybox" "$root/bin/busybox"
-        cp "$test_bin" "$root/test-cgroup"
-        # The test binary is dynamic (cmocka, json-c, libc): take its libraries and loader along.
-        ldd "$test_bin" | awk '/=>/ {print $3} /^\t\/lib/ {print $1}' | while read -r lib; do
-                [ -n "$lib" ] && cp --parents -L "$lib" "$root/"
-        done
+        copy_with_libs "$test_bin" "$root" test-cgroup
         cat >"$root/init" <<'INIT'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -64,12 +43,12 @@ echo "== test-cgroup exit $?"
 poweroff -f
 INIT
         chmod 755 "$root/init"
-        (cd "$root" && find . | "$busybox" cpio -o -H newc 2>/dev/null | gzip -1) >"$out"
+        make_initramfs "$root" "$out"
 }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-vmlinuz=$(kernel)
+vmlinuz=$(vm_kernel)
 initramfs "$work/root" "$work/initrd.gz"
 log="$work/console.log"
 timeout 600 qemu-system-x86_64 -accel tcg -m 768 -smp 2 -nographic -no-reboot \
