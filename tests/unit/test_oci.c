@@ -747,6 +747,11 @@ static void test_relative_mount_destination(void **state)
                      "\"mounts\":[{\"destination\":\"data/x\",\"type\":\"tmpfs\"}]}");
         assert_string_equal(s->mounts[0].destination, "/data/x");
         oci_spec_free(s);
+        /* Allowed without a warning since runtime-spec 1.2.0. */
+        s = parse_ok("{\"ociVersion\":\"1.2.0\",\"root\":{\"path\":\"r\"},"
+                     "\"mounts\":[{\"destination\":\"run\",\"type\":\"tmpfs\"}]}");
+        assert_string_equal(s->mounts[0].destination, "/run");
+        oci_spec_free(s);
 }
 
 static void test_null_is_absent(void **state)
