@@ -696,6 +696,19 @@ static void test_bad_json(void **state)
         expect_error("12", "config: expected an object, got 12");
         expect_error("{\"a\":tru}", "invalid JSON at line 1 (byte 8): boolean expected");
         expect_error("{}", "ociVersion: required field missing");
+        /* json-c would saturate these to INT64/UINT64 limits; a typo must not mean "unlimited". */
+        expect_error("{\"x\":[1,\"2\",99999999999999999999]}",
+                     "invalid JSON at line 1 (byte 12): integer 99999999999999999999 does not fit "
+                     "in 64 bits");
+        expect_error("{\"x\":\n-9223372036854775809}",
+                     "invalid JSON at line 2 (byte 6): integer -9223372036854775809 does not fit "
+                     "in 64 bits");
+        expect_error("{\"99999999999999999999\":1.99999999999999999999,\"y\":1e400}",
+                     "ociVersion: required field missing");
+        struct oci_spec *s = NULL;
+        struct cella_error err = {0};
+        assert_int_equal(oci_spec_parse("{} \0", 4, &s, &err), -EINVAL);
+        assert_string_equal(err.msg, "invalid JSON: trailing data at byte 3");
 }
 
 static void test_versions(void **state)
