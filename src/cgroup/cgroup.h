@@ -115,9 +115,15 @@ int cg_freeze(struct cgroup *cg, bool frozen, struct cella_error *err);
  * converted for cgroup v2 where needed, then the device rules (the spec's followed by runc's
  * default allow list: call this even without resources, or devices stay unrestricted).
  * A limit the host cannot apply is an error naming it ("linux.resources.memory.swap: ...").
- * Also used by `update` with the new values.
  */
 int cg_apply_resources(struct cgroup *cg, const struct oci_resources *res, struct cella_error *err);
+
+/*
+ * For `update`: applies only what res sets, and leaves the device rules alone unless res has
+ * some (then they replace the old ones, followed by the defaults, as at create).
+ */
+int cg_update_resources(struct cgroup *cg, const struct oci_resources *res,
+                        struct cella_error *err);
 
 /*
  * Statistics as the "data" object of runc's `events --stats` output (cpu, cpuset, memory,

@@ -143,7 +143,8 @@ static int apply_devices(struct cgroup *cg, const struct oci_resources *r, struc
                     : cg_v1_set_devices(w.dir, rules, n, err);
 }
 
-int cg_apply_resources(struct cgroup *cg, const struct oci_resources *res, struct cella_error *err)
+static int apply_all(struct cgroup *cg, const struct oci_resources *res, bool devices,
+                     struct cella_error *err)
 {
         static const struct oci_resources none;
         const struct oci_resources *r = res ? res : &none;
@@ -186,7 +187,17 @@ int cg_apply_resources(struct cgroup *cg, const struct oci_resources *res, struc
                         return q;
         }
         /* Rootless containers cannot make device nodes anyway; runc leaves devices alone. */
-        if (cg->rootless)
+        if (cg->rootless || !devices)
                 return 0;
         return apply_devices(cg, r, err);
+}
+
+int cg_apply_resources(struct cgroup *cg, const struct oci_resources *res, struct cella_error *err)
+{
+        return apply_all(cg, res, true, err);
+}
+
+int cg_update_resources(struct cgroup *cg, const struct oci_resources *res, struct cella_error *err)
+{
+        return apply_all(cg, res, res && res->n_devices > 0, err);
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/fs.h"
 #include "base/json.h"
 #include "base/log.h"
 
@@ -33,6 +34,7 @@ struct lnx_seccomp {
         size_t n_insns;
         unsigned int flags; /* SECCOMP_FILTER_FLAG_* to load with */
         bool notify;
+        bool ctx_has_rules; /* false when the program came from the cache */
 };
 
 struct action_name {
@@ -299,6 +301,7 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t action, const char *name, size
         return 0;
 }
 
+/* Validates syscalls[idx] and, with a ctx, adds its rules (ctx NULL: validate only). */
 static int add_syscall(scmp_filter_ctx ctx, const struct oci_seccomp *s, size_t idx,
                        uint32_t default_action, bool *notify, struct cella_error *err)
 {
@@ -341,7 +344,7 @@ static int add_syscall(scmp_filter_ctx ctx, const struct oci_seccomp *s, size_t 
                         *notify = true;
                 }
                 /* libseccomp refuses rules that repeat the default; they change nothing. */
-                if (action == default_action)
+                if (action == default_action || !ctx)
                         continue;
                 r = add_rule(ctx, action, name, idx, conds, sc->n_args, repeated, err);
                 if (r < 0)
@@ -467,8 +470,166 @@ static int check_notify(const struct oci_seccomp *s, struct lnx_seccomp *f, stru
         return 0;
 }
 
-int lnx_seccomp_prepare(const struct oci_seccomp *s, struct lnx_seccomp **ret_filter,
-                        struct cella_error *err)
+/*
+ * The compile cache. An entry is the exact serialisation of everything the program depends
+ * on (the key) followed by the program; a hit requires the stored key to match byte for byte,
+ * so the file name's hash only spreads entries and a collision can only cost a recompile.
+ */
+struct key_buf {
+        char *p;
+        size_t len, cap;
+        bool oom;
+};
+
+static void key_put(struct key_buf *k, const void *data, size_t n)
+{
+        if (k->oom)
+                return;
+        if (k->len + n > k->cap) {
+                size_t cap = (k->len + n) * 2 + 256;
+                char *p = realloc(k->p, cap);
+                if (!p) {
+                        k->oom = true;
+                        return;
+                }
+                k->p = p;
+                k->cap = cap;
+        }
+        memcpy(k->p + k->len, data, n);
+        k->len += n;
+}
+
+static void key_u64(struct key_buf *k, uint64_t v)
+{
+        key_put(k, &v, sizeof(v));
+}
+
+static void key_str(struct key_buf *k, const char *str)
+{
+        size_t n = str ? strlen(str) + 1 : 0; /* NULL and "" differ */
+        key_u64(k, n);
+        key_put(k, str, n);
+}
+
+static int cache_key(const struct oci_seccomp *s, uint32_t default_action, struct key_buf *k)
+{
+        const struct scmp_version *v = seccomp_version();
+        key_str(k, "cella-seccomp-cache-1 " CELLA_VERSION);
+        key_u64(k, ((uint64_t)v->major << 32) | (v->minor << 16) | v->micro);
+        key_u64(k, seccomp_arch_native());
+        key_u64(k, default_action);
+        key_u64(k, s->n_architectures);
+        for (size_t i = 0; i < s->n_architectures; i++)
+                key_str(k, s->architectures[i]);
+        key_u64(k, s->n_syscalls);
+        for (size_t i = 0; i < s->n_syscalls; i++) {
+                const struct oci_seccomp_syscall *sc = &s->syscalls[i];
+                key_str(k, sc->action);
+                key_u64(k, sc->has_errno_ret ? (1ULL << 32) | sc->errno_ret : 0);
+                key_u64(k, sc->n_names);
+                for (size_t j = 0; j < sc->n_names; j++)
+                        key_str(k, sc->names[j]);
+                key_u64(k, sc->n_args);
+                for (size_t j = 0; j < sc->n_args; j++) {
+                        key_u64(k, sc->args[j].index);
+                        key_u64(k, sc->args[j].value);
+                        key_u64(k, sc->args[j].value_two);
+                        key_str(k, sc->args[j].op);
+                }
+        }
+        return k->oom ? -ENOMEM : 0;
+}
+
+static void cache_name(const struct key_buf *k, char name[static 32])
+{
+        uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+        for (size_t i = 0; i < k->len; i++)
+                h = (h ^ (unsigned char)k->p[i]) * 0x100000001b3ULL;
+        snprintf(name, 32, "%016llx.bpf", (unsigned long long)h);
+}
+
+/* Fills f->insns from a matching entry; any mismatch or damage is a miss (-ENOENT). */
+static int cache_lookup(int dir_fd, const struct key_buf *k, struct lnx_seccomp *f)
+{
+        char name[32];
+        cache_name(k, name);
+        _cleanup_free_ char *buf = NULL;
+        size_t len;
+        size_t max = sizeof(uint64_t) + k->len + FILTER_MAX_INSNS * sizeof(struct sock_filter);
+        if (fs_read_file_at(dir_fd, name, max, &buf, &len) < 0)
+                return -ENOENT;
+        uint64_t key_len;
+        if (len < sizeof(key_len))
+                return -ENOENT;
+        memcpy(&key_len, buf, sizeof(key_len));
+        size_t off = sizeof(key_len) + k->len;
+        if (key_len != k->len || len <= off || memcmp(buf + sizeof(key_len), k->p, k->len) != 0)
+                return -ENOENT;
+        size_t n = (len - off) / sizeof(struct sock_filter);
+        if ((len - off) % sizeof(struct sock_filter) != 0 || n > FILTER_MAX_INSNS)
+                return -ENOENT;
+        f->insns = malloc(len - off);
+        if (!f->insns)
+                return -ENOMEM;
+        memcpy(f->insns, buf + off, len - off);
+        f->n_insns = n;
+        return 0;
+}
+
+/* Best effort: a cache that cannot be written only costs the next create a compile. */
+static void cache_store(int dir_fd, const struct key_buf *k, const struct lnx_seccomp *f)
+{
+        char name[32];
+        cache_name(k, name);
+        size_t prog = f->n_insns * sizeof(struct sock_filter);
+        uint64_t key_len = k->len;
+        _cleanup_free_ char *buf = malloc(sizeof(key_len) + k->len + prog);
+        if (!buf)
+                return;
+        memcpy(buf, &key_len, sizeof(key_len));
+        memcpy(buf + sizeof(key_len), k->p, k->len);
+        memcpy(buf + sizeof(key_len) + k->len, f->insns, prog);
+        int r = fs_write_atomic_at(dir_fd, name, buf, sizeof(key_len) + k->len + prog, 0600);
+        if (r < 0)
+                log_debug("seccomp: cannot write the filter cache entry %s: %s", name,
+                          strerror(-r));
+}
+
+/* Validates everything and sets up the context with its architectures (no rules yet). */
+static int validate(const struct oci_seccomp *s, uint32_t default_action, struct lnx_seccomp *f,
+                    struct cella_error *err)
+{
+        int r = parse_flags(s, &f->flags, err);
+        if (r < 0)
+                return r;
+        f->ctx = seccomp_init(default_action);
+        if (!f->ctx)
+                return cella_err(err, ENOMEM, "seccomp: cannot create a filter context");
+        /* no_new_privs is process.noNewPrivileges' business, not the filter's. */
+        (void)seccomp_attr_set(f->ctx, SCMP_FLTATR_CTL_NNP, 0);
+        r = add_architectures(f->ctx, s, err);
+        for (size_t i = 0; r >= 0 && i < s->n_syscalls; i++)
+                r = add_syscall(NULL, s, i, default_action, &f->notify, err);
+        if (r < 0)
+                return r;
+        return check_notify(s, f, err);
+}
+
+static int build(const struct oci_seccomp *s, uint32_t default_action, struct lnx_seccomp *f,
+                 struct cella_error *err)
+{
+        bool notify = false;
+        int r = 0;
+        for (size_t i = 0; r >= 0 && i < s->n_syscalls; i++)
+                r = add_syscall(f->ctx, s, i, default_action, &notify, err);
+        if (r < 0)
+                return r;
+        f->ctx_has_rules = true;
+        return compile_program(f, s, default_action, err);
+}
+
+int lnx_seccomp_prepare_cached(const struct oci_seccomp *s, int cache_dir_fd,
+                               struct lnx_seccomp **ret_filter, struct cella_error *err)
 {
         uint32_t default_action;
         int r = parse_action(s->default_action, s->has_default_errno_ret, s->default_errno_ret,
@@ -482,37 +643,32 @@ int lnx_seccomp_prepare(const struct oci_seccomp *s, struct lnx_seccomp **ret_fi
                     "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action");
 
         struct lnx_seccomp *f = calloc(1, sizeof(*f));
+        struct key_buf key = {0};
         if (!f)
                 return cella_err(err, ENOMEM, "out of memory");
-        r = parse_flags(s, &f->flags, err);
+        r = validate(s, default_action, f, err);
         if (r < 0)
-                goto fail;
-        f->ctx = seccomp_init(default_action);
-        if (!f->ctx) {
-                r = cella_err(err, ENOMEM, "seccomp: cannot create a filter context");
-                goto fail;
+                goto out;
+        if (cache_dir_fd >= 0 && cache_key(s, default_action, &key) == 0 &&
+            cache_lookup(cache_dir_fd, &key, f) == 0)
+                goto out;
+        r = build(s, default_action, f, err);
+        if (r >= 0 && cache_dir_fd >= 0 && !key.oom)
+                cache_store(cache_dir_fd, &key, f);
+out:
+        free(key.p);
+        if (r < 0) {
+                lnx_seccomp_free(f);
+                return r;
         }
-        /* no_new_privs is process.noNewPrivileges' business, not the filter's. */
-        (void)seccomp_attr_set(f->ctx, SCMP_FLTATR_CTL_NNP, 0);
-        r = add_architectures(f->ctx, s, err);
-        if (r < 0)
-                goto fail;
-        for (size_t i = 0; i < s->n_syscalls; i++) {
-                r = add_syscall(f->ctx, s, i, default_action, &f->notify, err);
-                if (r < 0)
-                        goto fail;
-        }
-        r = check_notify(s, f, err);
-        if (r < 0)
-                goto fail;
-        r = compile_program(f, s, default_action, err);
-        if (r < 0)
-                goto fail;
         *ret_filter = f;
         return 0;
-fail:
-        lnx_seccomp_free(f);
-        return r;
+}
+
+int lnx_seccomp_prepare(const struct oci_seccomp *s, struct lnx_seccomp **ret_filter,
+                        struct cella_error *err)
+{
+        return lnx_seccomp_prepare_cached(s, -1, ret_filter, err);
 }
 
 bool lnx_seccomp_uses_notify(const struct lnx_seccomp *f)
@@ -561,6 +717,8 @@ void lnx_seccomp_free(struct lnx_seccomp *f)
 
 int lnx_seccomp_export_pfc(const struct lnx_seccomp *f, int fd)
 {
+        if (!f->ctx_has_rules)
+                return -ENODATA;
         return seccomp_export_pfc(f->ctx, fd);
 }
 

@@ -46,6 +46,16 @@ struct lnx_seccomp;
 int lnx_seccomp_prepare(const struct oci_seccomp *s, struct lnx_seccomp **ret_filter,
                         struct cella_error *err);
 
+/*
+ * Like lnx_seccomp_prepare(), but reuses a program compiled earlier for an identical profile
+ * (same profile, cella and libseccomp version) from the directory cache_dir_fd and stores new
+ * ones there. Compiling Docker's profile for its three x86 ABIs costs ~15 ms, a hit well under
+ * 1 ms. The directory must be writable by the runtime only (e.g. <state root>/seccomp-cache):
+ * entries are trusted programs. Validation always runs; cache_dir_fd < 0 means no cache.
+ */
+int lnx_seccomp_prepare_cached(const struct oci_seccomp *s, int cache_dir_fd,
+                               struct lnx_seccomp **ret_filter, struct cella_error *err);
+
 /* Does any rule use SCMP_ACT_NOTIFY (so lnx_seccomp_load() returns a listener fd)? */
 bool lnx_seccomp_uses_notify(const struct lnx_seccomp *f);
 
@@ -69,7 +79,10 @@ int lnx_seccomp_send_notify_fd(const char *listener_path, int notify_fd, const c
 
 void lnx_seccomp_free(struct lnx_seccomp *f);
 
-/* Writes libseccomp's human-readable rendering of the filter to fd (for debugging and tests). */
+/*
+ * Writes libseccomp's human-readable rendering of the filter to fd (for debugging and tests).
+ * -ENODATA for a filter that came from the cache.
+ */
 int lnx_seccomp_export_pfc(const struct lnx_seccomp *f, int fd);
 
 /* Number of BPF instructions of the compiled program. */

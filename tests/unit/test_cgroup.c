@@ -658,6 +658,16 @@ static int run_gated(struct cgroup *cg, int (*fn)(void))
         return WEXITSTATUS(status);
 }
 
+/* 0: /dev/kmsg opens for reading. */
+static int probe_kmsg_readable(void)
+{
+        int fd = open("/dev/kmsg", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == EPERM ? 1 : 2;
+        close(fd);
+        return 0;
+}
+
 /* 0: /dev/null opens, /dev/kmsg is refused with EPERM. */
 static int probe_null_ok_kmsg_denied(void)
 {
@@ -669,16 +679,6 @@ static int probe_null_ok_kmsg_denied(void)
         if (fd >= 0)
                 return 2;
         return errno == EPERM ? 0 : 3;
-}
-
-/* 0: /dev/kmsg opens for reading. */
-static int probe_kmsg_readable(void)
-{
-        int fd = open("/dev/kmsg", O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return errno == EPERM ? 1 : 2;
-        close(fd);
-        return 0;
 }
 
 /* 0: /dev/null opens, /dev/zero is refused with EPERM. */
@@ -748,6 +748,19 @@ static void test_real_resources_v1(void **state)
         assert_file(cg_find_hierarchy(&cg, "cpuset")->path, "cpuset.cpus", "0");
         /* Devices: deny-all plus the defaults, enforced by the kernel. */
         assert_int_equal(run_gated(&cg, probe_null_ok_kmsg_denied), 0);
+
+        /* update: a new pids limit leaves the device rules as they were. */
+        struct oci_device_cgroup kmsg[] = {{true, 'c', 1, 11, (char *)"r"}};
+        struct oci_resources devs = {.devices = kmsg, .n_devices = 1};
+        assert_int_equal(cg_apply_resources(&cg, &devs, &err), 0);
+        assert_int_equal(run_gated(&cg, probe_kmsg_readable), 0);
+        struct oci_resources upd = {0};
+        upd.pids.present = upd.pids.has_limit = true;
+        upd.pids.limit = 33;
+        assert_int_equal(cg_update_resources(&cg, &upd, &err), 0);
+        assert_file(cg_find_hierarchy(&cg, "pids")->path, "pids.max", "33");
+        assert_file(mem, "memory.limit_in_bytes", "67108864");
+        assert_int_equal(run_gated(&cg, probe_kmsg_readable), 0);
 
         /* Swap below the limit: refused before anything is written, naming the field. */
         res.memory.has_swap = true;

@@ -848,6 +848,87 @@ static void test_notify_listener(void **state)
         lnx_seccomp_free(f);
 }
 
+/* ---- compile cache ---- */
+
+static struct lnx_seccomp *prepare_cached(int dir_fd, const char *json)
+{
+        struct json_object *o = NULL;
+        struct cella_error err = {0};
+        assert_int_equal(json_parse_text(json, 0, &o, &err), 0);
+        struct oci_seccomp *s = seccomp_from_obj(o);
+        json_object_put(o);
+        struct lnx_seccomp *f = NULL;
+        if (lnx_seccomp_prepare_cached(s, dir_fd, &f, &err) < 0)
+                fail_msg("prepare_cached: %s", err.msg);
+        seccomp_free_spec(s);
+        return f;
+}
+
+static size_t count_entries(const char *dir)
+{
+        char cmd[256];
+        snprintf(cmd, sizeof(cmd), "ls %s | grep -c '\\.bpf$'", dir);
+        FILE *p = popen(cmd, "r");
+        size_t n = 0;
+        assert_int_equal(fscanf(p, "%zu", &n), 1);
+        pclose(p);
+        return n;
+}
+
+static void test_compile_cache(void **state)
+{
+        static const char profile[] =
+            "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"architectures\": [\"SCMP_ARCH_X86\"],"
+            " \"syscalls\": [{\"names\": [\"getcwd\"], \"action\": \"SCMP_ACT_ERRNO\","
+            " \"errnoRet\": 38}]}";
+        char dir[] = "/tmp/cella-seccomp-cache-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(dir_fd >= 0);
+
+        /* Miss: compiled (the context has the rules) and stored. */
+        struct lnx_seccomp *f1 = prepare_cached(dir_fd, profile);
+        int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        assert_int_equal(lnx_seccomp_export_pfc(f1, null_fd), 0);
+        assert_int_equal(count_entries(dir), 1);
+
+        /* Hit: the program comes from the file, identical, and it works. */
+        struct lnx_seccomp *f2 = prepare_cached(dir_fd, profile);
+        assert_int_equal(lnx_seccomp_export_pfc(f2, null_fd), -ENODATA);
+        assert_int_equal(lnx_seccomp_program_size(f2), lnx_seccomp_program_size(f1));
+        assert_exit(run_filtered(f2, do_getcwd, NULL), ENOSYS);
+        lnx_seccomp_free(f2);
+
+        /* A different profile is a different entry. */
+        f2 = prepare_cached(dir_fd, "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": "
+                                    "[{\"names\": [\"getcwd\"], \"action\": \"SCMP_ACT_ERRNO\","
+                                    " \"errnoRet\": 39}]}");
+        assert_int_equal(lnx_seccomp_export_pfc(f2, null_fd), 0);
+        assert_int_equal(count_entries(dir), 2);
+        lnx_seccomp_free(f2);
+
+        /* A damaged entry (one key byte changed) is a miss, recompiled and rewritten. */
+        char cmd[512];
+        snprintf(cmd, sizeof(cmd),
+                 "for f in %s/*.bpf; do printf 'Z' | dd of=$f bs=1 seek=20 conv=notrunc "
+                 "status=none; done",
+                 dir);
+        assert_int_equal(system(cmd), 0);
+        f2 = prepare_cached(dir_fd, profile);
+        assert_int_equal(lnx_seccomp_export_pfc(f2, null_fd), 0);
+        assert_exit(run_filtered(f2, do_getcwd, NULL), ENOSYS);
+        lnx_seccomp_free(f2);
+        f2 = prepare_cached(dir_fd, profile);
+        assert_int_equal(lnx_seccomp_export_pfc(f2, null_fd), -ENODATA);
+        lnx_seccomp_free(f2);
+
+        lnx_seccomp_free(f1);
+        close(null_fd);
+        close(dir_fd);
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+        assert_int_equal(system(cmd), 0);
+}
+
 /* ---- default profile ---- */
 
 static struct lnx_seccomp *prepare_profile(struct json_object *profile)
@@ -1043,6 +1124,7 @@ int main(void)
             cmocka_unit_test(test_ops_in_kernel),
             cmocka_unit_test(test_enosys_for_newer_syscalls),
             cmocka_unit_test(test_args_and_or),
+            cmocka_unit_test(test_compile_cache),
             cmocka_unit_test(test_notify_socketpair),
             cmocka_unit_test(test_notify_listener),
             cmocka_unit_test(test_default_profile),
