@@ -17,6 +17,7 @@
 #include "base/json.h"
 #include "image/bundle.h"
 #include "image/image_io.h"
+#include "image/registry.h"
 #include "image/store.h"
 #include "image/source.h"
 #include "image/unpack.h"
@@ -313,8 +314,13 @@ static int cmd_ls(int argc, char **argv)
         return 0;
 }
 
+static int cmd_inspect_remote(int argc, char **argv);
+
 static int cmd_inspect(int argc, char **argv)
 {
+        for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+                if (strcmp(argv[i], "--remote") == 0)
+                        return cmd_inspect_remote(argc, argv);
         static const struct option opts[] = {
             {"platform", required_argument, NULL, 'p'},
             {"help", no_argument, NULL, 'h'},
@@ -537,13 +543,323 @@ static int cmd_save(int argc, char **argv)
         return 0;
 }
 
+/* Options shared by the commands that talk to a registry. */
+enum {
+        OPT_TLS_VERIFY = 1000,
+        OPT_CA_FILE,
+        OPT_AUTHFILE,
+        OPT_CREDS,
+        OPT_PLATFORM,
+        OPT_PROGRESS,
+        OPT_PARALLEL,
+        OPT_CHUNK,
+        OPT_REMOTE,
+        OPT_PASSWORD_STDIN,
+};
+
+#define REGISTRY_OPTIONS                                                                           \
+        {"tls-verify", required_argument, NULL, OPT_TLS_VERIFY},                                   \
+            {"ca-file", required_argument, NULL, OPT_CA_FILE},                                     \
+            {"authfile", required_argument, NULL, OPT_AUTHFILE},                                   \
+            {"creds", required_argument, NULL, OPT_CREDS},                                         \
+            {"platform", required_argument, NULL, OPT_PLATFORM},                                   \
+            {"progress", required_argument, NULL, OPT_PROGRESS},                                   \
+            {"parallel", required_argument, NULL, OPT_PARALLEL},                                   \
+            {"chunk-size", required_argument, NULL, OPT_CHUNK}, {"quiet", no_argument, NULL, 'q'}, \
+        {                                                                                          \
+                "help", no_argument, NULL, 'h'                                                     \
+        }
+
+struct reg_args {
+        struct img_registry_opts o;
+        struct img_platform platform;
+        char *creds;
+        bool quiet;
+};
+
+/* Handles one registry option; returns 0 if handled, 1 if not ours, 2 on a usage error. */
+static int registry_opt(int c, struct reg_args *a, struct cella_error *err)
+{
+        switch (c) {
+        case OPT_TLS_VERIFY:
+                a->o.reg.tls_verify_set = true;
+                a->o.reg.tls_verify = strcmp(optarg, "false") != 0 && strcmp(optarg, "0") != 0;
+                return 0;
+        case OPT_CA_FILE:
+                a->o.reg.ca_file = optarg;
+                return 0;
+        case OPT_AUTHFILE:
+                a->o.reg.authfile = optarg;
+                return 0;
+        case OPT_CREDS: {
+                free(a->creds);
+                a->creds = strdup(optarg);
+                char *colon = a->creds ? strchr(a->creds, ':') : NULL;
+                if (!colon) {
+                        cella_err(err, EINVAL, "--creds wants USER:PASSWORD");
+                        return 2;
+                }
+                *colon = '\0';
+                a->o.reg.username = a->creds;
+                a->o.reg.password = colon + 1;
+                return 0;
+        }
+        case OPT_PLATFORM:
+                if (img_platform_parse(optarg, &a->platform, err) < 0)
+                        return 2;
+                a->o.platform = &a->platform;
+                return 0;
+        case OPT_PROGRESS:
+                if (strcmp(optarg, "json") == 0)
+                        a->o.progress = IMG_PROGRESS_JSON;
+                else if (strcmp(optarg, "tty") == 0)
+                        a->o.progress = IMG_PROGRESS_TTY;
+                else if (strcmp(optarg, "none") == 0)
+                        a->o.progress = IMG_PROGRESS_NONE;
+                else if (strcmp(optarg, "auto") != 0) {
+                        cella_err(err, EINVAL, "--progress wants auto, tty, json or none");
+                        return 2;
+                }
+                return 0;
+        case OPT_PARALLEL:
+                a->o.parallel = atoi(optarg);
+                return 0;
+        case OPT_CHUNK:
+                a->o.chunk_size = strtoull(optarg, NULL, 0);
+                return 0;
+        case 'q':
+                a->quiet = true;
+                a->o.progress = IMG_PROGRESS_NONE;
+                return 0;
+        default:
+                return 1;
+        }
+}
+
+static const char registry_help[] =
+    "  --tls-verify=false     accept any certificate (and plain HTTP)\n"
+    "  --ca-file FILE         trust this CA certificate\n"
+    "  --authfile FILE        credentials file (default ~/.docker/config.json)\n"
+    "  --creds USER:PASSWORD  credentials for this command only\n"
+    "  --platform OS/ARCH     which image of a multi-platform index\n"
+    "  --progress MODE        auto (tty if stderr is a terminal), tty, json, none\n"
+    "  --parallel N           concurrent layer transfers (default 3)\n"
+    "  --chunk-size BYTES     push: upload in chunks of this size\n"
+    "  -q, --quiet            print only the result";
+
+static int parse_registry_args(int argc, char **argv, struct reg_args *a, const char *usage,
+                               struct cella_error *err)
+{
+        static const struct option opts[] = {
+            REGISTRY_OPTIONS, {"remote", no_argument, NULL, OPT_REMOTE}, {0}};
+        a->o.progress = isatty(STDERR_FILENO) ? IMG_PROGRESS_TTY : IMG_PROGRESS_NONE;
+        a->o.parallel = 3;
+        int c;
+        while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+                if (c == 'h') {
+                        printf("%s\nOptions:\n%s\n", usage, registry_help);
+                        return 0;
+                }
+                if (c == OPT_REMOTE)
+                        continue;
+                int r = registry_opt(c, a, err);
+                if (r == 2)
+                        return fail(err) + 1;
+                if (r == 1)
+                        return 2;
+        }
+        return -1;
+}
+
+static int cmd_pull(int argc, char **argv)
+{
+        struct reg_args a = {0};
+        struct cella_error err = {0};
+        int r = parse_registry_args(argc, argv, &a, "Usage: cella image pull [OPTIONS] REF", &err);
+        if (r >= 0)
+                return r;
+        if (argc - optind != 1)
+                return usage_error("pull: expected one REF", "");
+        struct img_store *st _cleanup_(img_store_freep) = NULL;
+        char name[IMG_REF_NAME_MAX];
+        r = open_store(&st, true, &err);
+        if (r == 0)
+                r = img_pull(st, argv[optind], &a.o, name, &err);
+        free(a.creds);
+        if (r < 0)
+                return fail(&err);
+        struct img_store_image img;
+        if (img_store_lookup(st, name, &img, &err) == 0 && !a.quiet)
+                printf("Pulled %s\nDigest: %s\n", name, img.desc.digest);
+        else if (a.quiet)
+                puts(name);
+        return 0;
+}
+
+static int cmd_push(int argc, char **argv)
+{
+        struct reg_args a = {0};
+        struct cella_error err = {0};
+        int r = parse_registry_args(argc, argv, &a,
+                                    "Usage: cella image push [OPTIONS] REF [DESTINATION]\n"
+                                    "Pushes REF from the store to its registry (or DESTINATION).",
+                                    &err);
+        if (r >= 0)
+                return r;
+        if (argc - optind < 1 || argc - optind > 2)
+                return usage_error("push: expected REF [DESTINATION]", "");
+        struct img_store *st _cleanup_(img_store_freep) = NULL;
+        r = open_store(&st, false, &err);
+        if (r == -ENOENT)
+                cella_err(&err, ENOENT, "image \"%s\" not found in the store", argv[optind]);
+        if (r == 0)
+                r = img_push(st, argv[optind], argc - optind == 2 ? argv[optind + 1] : NULL, &a.o,
+                             &err);
+        free(a.creds);
+        if (r < 0)
+                return fail(&err);
+        if (!a.quiet)
+                printf("Pushed %s\n", argc - optind == 2 ? argv[optind + 1] : argv[optind]);
+        return 0;
+}
+
+static int cmd_tags(int argc, char **argv)
+{
+        struct reg_args a = {0};
+        struct cella_error err = {0};
+        int r = parse_registry_args(argc, argv, &a, "Usage: cella image tags [OPTIONS] REPOSITORY",
+                                    &err);
+        if (r >= 0)
+                return r;
+        if (argc - optind != 1)
+                return usage_error("tags: expected one REPOSITORY", "");
+        _cleanup_free_ char *text = NULL;
+        r = img_remote_tags(argv[optind], &a.o, &text, &err);
+        free(a.creds);
+        if (r < 0)
+                return fail(&err);
+        fputs(text, stdout);
+        return 0;
+}
+
+static int cmd_inspect_remote(int argc, char **argv)
+{
+        struct reg_args a = {0};
+        struct cella_error err = {0};
+        optind = 1;
+        int r = parse_registry_args(argc, argv, &a,
+                                    "Usage: cella image inspect --remote [OPTIONS] REF", &err);
+        if (r >= 0)
+                return r;
+        if (argc - optind != 1)
+                return usage_error("inspect: expected one REF", "");
+        _cleanup_free_ char *json = NULL;
+        r = img_remote_inspect(argv[optind], &a.o, &json, &err);
+        free(a.creds);
+        if (r < 0)
+                return fail(&err);
+        puts(json);
+        return 0;
+}
+
+static int read_password_stdin(char *buf, size_t size)
+{
+        size_t n = 0;
+        while (n + 1 < size) {
+                ssize_t k = read(STDIN_FILENO, buf + n, size - 1 - n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        break;
+                n += (size_t)k;
+        }
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+                n--;
+        buf[n] = '\0';
+        return n > 0 ? 0 : -EINVAL;
+}
+
+static int cmd_login(int argc, char **argv)
+{
+        static const struct option opts[] = {
+            {"username", required_argument, NULL, 'u'},
+            {"password", required_argument, NULL, 'p'},
+            {"password-stdin", no_argument, NULL, OPT_PASSWORD_STDIN},
+            REGISTRY_OPTIONS,
+            {0},
+        };
+        struct reg_args a = {0};
+        struct cella_error err = {0};
+        const char *user = NULL, *pass = NULL;
+        char pbuf[1024];
+        bool from_stdin = false;
+        int c;
+        while ((c = getopt_long(argc, argv, "u:p:qh", opts, NULL)) != -1) {
+                if (c == 'u')
+                        user = optarg;
+                else if (c == 'p')
+                        pass = optarg;
+                else if (c == OPT_PASSWORD_STDIN)
+                        from_stdin = true;
+                else if (c == 'h') {
+                        printf("Usage: cella image login -u USER (-p PASSWORD | --password-stdin) "
+                               "REGISTRY\nOptions:\n%s\n",
+                               registry_help);
+                        return 0;
+                } else if (registry_opt(c, &a, &err) != 0)
+                        return err.code ? fail(&err) + 1 : 2;
+        }
+        if (argc - optind != 1 || !user)
+                return usage_error("login: expected -u USER and a REGISTRY", "");
+        if (from_stdin || !pass) {
+                if (read_password_stdin(pbuf, sizeof(pbuf)) < 0) {
+                        cella_err(&err, EINVAL, "login: no password (give -p or --password-stdin)");
+                        return fail(&err);
+                }
+                pass = pbuf;
+        }
+        int r = img_login(argv[optind], user, pass, &a.o, &err);
+        explicit_bzero(pbuf, sizeof(pbuf));
+        if (r < 0)
+                return fail(&err);
+        puts("Login Succeeded");
+        return 0;
+}
+
+static int cmd_logout(int argc, char **argv)
+{
+        static const struct option opts[] = {REGISTRY_OPTIONS, {0}};
+        struct reg_args a = {0};
+        struct cella_error err = {0};
+        int c;
+        while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+                if (c == 'h') {
+                        puts("Usage: cella image logout [--authfile FILE] REGISTRY");
+                        return 0;
+                }
+                if (registry_opt(c, &a, &err) != 0)
+                        return 2;
+        }
+        if (argc - optind != 1)
+                return usage_error("logout: expected a REGISTRY", "");
+        if (img_logout(argv[optind], &a.o, &err) < 0)
+                return fail(&err);
+        printf("Removed login credentials for %s\n", argv[optind]);
+        return 0;
+}
+
 static const struct {
         const char *name;
         int (*fn)(int argc, char **argv);
         const char *help;
 } commands[] = {
     {"ls", cmd_ls, "list images in the store"},
-    {"inspect", cmd_inspect, "show an image's digests, layers and config as JSON"},
+    {"pull", cmd_pull, "download an image from a registry into the store"},
+    {"push", cmd_push, "upload an image from the store to a registry"},
+    {"login", cmd_login, "check and store credentials for a registry"},
+    {"logout", cmd_logout, "remove stored credentials for a registry"},
+    {"tags", cmd_tags, "list the tags of a remote repository"},
+    {"inspect", cmd_inspect, "show an image's digests, layers and config as JSON (--remote)"},
     {"load", cmd_load, "load a docker-archive, OCI archive or OCI layout into the store"},
     {"save", cmd_save, "write images as a docker-archive, OCI archive or OCI layout"},
     {"tag", cmd_tag, "give an image another name"},

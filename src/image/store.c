@@ -197,6 +197,15 @@ int img_ingest_write(struct img_ingest *ig, const void *buf, size_t len, struct 
         return 0;
 }
 
+int img_ingest_reset(struct img_ingest *ig)
+{
+        if (ftruncate(ig->fd, 0) < 0 || lseek(ig->fd, 0, SEEK_SET) < 0)
+                return -errno;
+        img_sha256_free(&ig->hash);
+        ig->size = 0;
+        return img_sha256_init(&ig->hash);
+}
+
 void img_ingest_abort(struct img_store *st, struct img_ingest *ig)
 {
         if (ig->fd >= 0)

@@ -60,6 +60,8 @@ int img_ingest_write(struct img_ingest *ig, const void *buf, size_t len, struct 
 int img_ingest_commit(struct img_store *st, struct img_ingest *ig, const char *expected,
                       char *ret_digest, struct cella_error *err);
 void img_ingest_abort(struct img_store *st, struct img_ingest *ig);
+/* Starts the ingest over (a download that must restart from byte 0). */
+int img_ingest_reset(struct img_ingest *ig);
 
 int img_store_put_blob(struct img_store *st, const void *buf, size_t len, const char *expected,
                        char *ret_digest, struct cella_error *err);
