@@ -15,6 +15,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "cli/cli.h"
+#include "linux/seccomp_filter.h"
 #include "oci/defaults.h"
 #include "runtime/runtime.h"
 
@@ -111,9 +112,10 @@ static int cmd_spec(const struct cli_global *g, int argc, char **argv)
 
 static const struct cli_opt create_opts[] = {CREATE_OPTS, {NULL, 0, 0, NULL, NULL, NULL}};
 
-static struct rt_create_opts create_options(void)
+static struct rt_create_opts create_options(const struct cli_global *g)
 {
         return (struct rt_create_opts){
+            .systemd_cgroup = g->systemd_cgroup,
             .bundle = arg_bundle,
             .console_socket = arg_console_socket,
             .pid_file = arg_pid_file,
@@ -129,7 +131,7 @@ static int cmd_create(const struct cli_global *g, int argc, char **argv)
         if (first < 0)
                 return 1;
         char buf[4096];
-        struct rt_create_opts o = create_options();
+        struct rt_create_opts o = create_options(g);
         struct cella_error err = {0};
         return report(rt_create(state_root(g, buf, sizeof(buf)), argv[first], &o, &err), &err);
 }
@@ -147,7 +149,7 @@ static int cmd_run(const struct cli_global *g, int argc, char **argv)
         if (first < 0)
                 return 1;
         char buf[4096];
-        struct rt_create_opts o = create_options();
+        struct rt_create_opts o = create_options(g);
         struct cella_error err = {0};
         int status = 0;
         int r = rt_run(state_root(g, buf, sizeof(buf)), argv[first], &o, arg_detach, arg_keep,
@@ -296,6 +298,10 @@ static int cmd_features(const struct cli_global *g, int argc, char **argv)
         if (args("features", argc, argv, no_opts, 0, 0, "no arguments") < 0)
                 return 1;
         _cleanup_(json_object_putp) struct json_object *o = oci_features();
+        struct json_object *lnx;
+        /* The oci layer cannot see libseccomp; the linux layer reports what it really supports. */
+        if (json_object_object_get_ex(o, "linux", &lnx))
+                json_object_object_add(lnx, "seccomp", lnx_seccomp_features());
         printf("%s\n", json_to_string(o, 1));
         return 0;
 }

@@ -14,7 +14,8 @@ struct rt_create_opts {
         const char *pid_file;
         bool no_pivot;
         bool no_new_keyring;
-        int preserve_fds; /* fds 3 .. 3+N-1 are passed to the container */
+        int preserve_fds;    /* fds 3 .. 3+N-1 are passed to the container */
+        bool systemd_cgroup; /* --systemd-cgroup: cgroupsPath is "slice:prefix:name" */
 };
 
 /* Creates the container; returns when it is "created" (init waiting on exec.fifo). */
