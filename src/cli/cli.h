@@ -4,6 +4,7 @@
 /* The runc-compatible command line: option parsing shared by every command. */
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum opt_type { OPT_BOOL, OPT_STRING, OPT_INT };
 
@@ -43,8 +44,12 @@ struct cli_command {
         const struct cli_opt *opts;
 };
 
-/* The runtime commands (runtime_cmds.c), NULL-name terminated. */
+/* The command tables, each NULL-name terminated: runtime_cmds.c, cgroup_cmds.c. */
 extern const struct cli_command cli_runtime_commands[];
+extern const struct cli_command cli_cgroup_commands[];
+
+/* The state directory: --root, else /run/cella, or $XDG_RUNTIME_DIR/cella when not root. */
+const char *cli_state_root(const struct cli_global *g, char *buf, size_t size);
 
 /* Prints an error through the logger and returns the exit code 1. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

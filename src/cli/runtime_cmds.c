@@ -15,6 +15,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "cli/cli.h"
+#include "linux/seccomp_filter.h"
 #include "oci/defaults.h"
 #include "runtime/runtime.h"
 
@@ -23,8 +24,7 @@ static bool arg_no_pivot, arg_no_new_keyring, arg_detach, arg_keep, arg_rootless
 static bool arg_quiet, arg_all, arg_force;
 static int arg_preserve_fds;
 
-/* The state directory: --root, else /run/cella, or $XDG_RUNTIME_DIR/cella when not root. */
-static const char *state_root(const struct cli_global *g, char *buf, size_t size)
+const char *cli_state_root(const struct cli_global *g, char *buf, size_t size)
 {
         if (g->root)
                 return g->root;
@@ -111,9 +111,10 @@ static int cmd_spec(const struct cli_global *g, int argc, char **argv)
 
 static const struct cli_opt create_opts[] = {CREATE_OPTS, {NULL, 0, 0, NULL, NULL, NULL}};
 
-static struct rt_create_opts create_options(void)
+static struct rt_create_opts create_options(const struct cli_global *g)
 {
         return (struct rt_create_opts){
+            .systemd_cgroup = g->systemd_cgroup,
             .bundle = arg_bundle,
             .console_socket = arg_console_socket,
             .pid_file = arg_pid_file,
@@ -129,9 +130,9 @@ static int cmd_create(const struct cli_global *g, int argc, char **argv)
         if (first < 0)
                 return 1;
         char buf[4096];
-        struct rt_create_opts o = create_options();
+        struct rt_create_opts o = create_options(g);
         struct cella_error err = {0};
-        return report(rt_create(state_root(g, buf, sizeof(buf)), argv[first], &o, &err), &err);
+        return report(rt_create(cli_state_root(g, buf, sizeof(buf)), argv[first], &o, &err), &err);
 }
 
 static const struct cli_opt run_opts[] = {
@@ -147,10 +148,10 @@ static int cmd_run(const struct cli_global *g, int argc, char **argv)
         if (first < 0)
                 return 1;
         char buf[4096];
-        struct rt_create_opts o = create_options();
+        struct rt_create_opts o = create_options(g);
         struct cella_error err = {0};
         int status = 0;
-        int r = rt_run(state_root(g, buf, sizeof(buf)), argv[first], &o, arg_detach, arg_keep,
+        int r = rt_run(cli_state_root(g, buf, sizeof(buf)), argv[first], &o, arg_detach, arg_keep,
                        &status, &err);
         return r < 0 ? report(r, &err) : status;
 }
@@ -164,7 +165,7 @@ static int cmd_start(const struct cli_global *g, int argc, char **argv)
                 return 1;
         char buf[4096];
         struct cella_error err = {0};
-        return report(rt_start(state_root(g, buf, sizeof(buf)), argv[first], &err), &err);
+        return report(rt_start(cli_state_root(g, buf, sizeof(buf)), argv[first], &err), &err);
 }
 
 static int cmd_state(const struct cli_global *g, int argc, char **argv)
@@ -175,7 +176,7 @@ static int cmd_state(const struct cli_global *g, int argc, char **argv)
         char buf[4096];
         struct cella_error err = {0};
         _cleanup_(json_object_putp) struct json_object *o = NULL;
-        int r = rt_state(state_root(g, buf, sizeof(buf)), argv[first], &o, &err);
+        int r = rt_state(cli_state_root(g, buf, sizeof(buf)), argv[first], &o, &err);
         if (r < 0)
                 return report(r, &err);
         printf("%s\n", json_to_string(o, 1));
@@ -216,7 +217,7 @@ static int cmd_list(const struct cli_global *g, int argc, char **argv)
         char buf[4096];
         struct cella_error err = {0};
         _cleanup_(json_object_putp) struct json_object *arr = NULL;
-        int r = rt_list(state_root(g, buf, sizeof(buf)), &arr, &err);
+        int r = rt_list(cli_state_root(g, buf, sizeof(buf)), &arr, &err);
         if (r < 0)
                 return report(r, &err);
         if (arg_quiet) {
@@ -271,7 +272,7 @@ static int cmd_kill(const struct cli_global *g, int argc, char **argv)
                 return cli_fail("kill: unknown signal \"%s\"", argv[first + 1]);
         char buf[4096];
         struct cella_error err = {0};
-        return report(rt_kill(state_root(g, buf, sizeof(buf)), argv[first], sig, arg_all, &err),
+        return report(rt_kill(cli_state_root(g, buf, sizeof(buf)), argv[first], sig, arg_all, &err),
                       &err);
 }
 
@@ -287,7 +288,7 @@ static int cmd_delete(const struct cli_global *g, int argc, char **argv)
                 return 1;
         char buf[4096];
         struct cella_error err = {0};
-        return report(rt_delete(state_root(g, buf, sizeof(buf)), argv[first], arg_force, &err),
+        return report(rt_delete(cli_state_root(g, buf, sizeof(buf)), argv[first], arg_force, &err),
                       &err);
 }
 
@@ -296,6 +297,10 @@ static int cmd_features(const struct cli_global *g, int argc, char **argv)
         if (args("features", argc, argv, no_opts, 0, 0, "no arguments") < 0)
                 return 1;
         _cleanup_(json_object_putp) struct json_object *o = oci_features();
+        struct json_object *lnx;
+        /* The oci layer cannot see libseccomp; the linux layer reports what it really supports. */
+        if (json_object_object_get_ex(o, "linux", &lnx))
+                json_object_object_add(lnx, "seccomp", lnx_seccomp_features());
         printf("%s\n", json_to_string(o, 1));
         return 0;
 }

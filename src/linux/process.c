@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -117,6 +118,43 @@ int lnx_find_executable(const struct oci_process *p, char *ret_path, size_t size
         if (last != ENOENT)
                 return cella_errno(err, last, "exec: \"%s\"", name);
         return cella_err(err, ENOENT, "exec: \"%s\": executable file not found in $PATH", name);
+}
+
+static char *passwd_home(uid_t uid)
+{
+        FILE *f = fopen("/etc/passwd", "re");
+        if (!f)
+                return NULL;
+        char line[1024], *home = NULL;
+        while (!home && fgets(line, sizeof(line), f)) {
+                /* name:password:uid:gid:gecos:home:shell */
+                char *fields[7] = {0}, *p = line;
+                int n = 0;
+                for (char *t; n < 7 && (t = strsep(&p, ":\n")); n++)
+                        fields[n] = t;
+                if (n >= 6 && fields[2][0] && strtoul(fields[2], NULL, 10) == uid && fields[5][0])
+                        home = strdup(fields[5]);
+        }
+        fclose(f);
+        return home;
+}
+
+char **lnx_env_with_home(const struct oci_process *p)
+{
+        size_t n = p->n_env;
+        for (size_t i = 0; i < n; i++)
+                if (strncmp(p->env[i], "HOME=", 5) == 0)
+                        return p->env;
+        char **env = calloc(n + 2, sizeof(char *));
+        if (!env)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                env[i] = p->env[i];
+        char *home = passwd_home(p->user.uid);
+        if (asprintf(&env[n], "HOME=%s", home ? home : "/") < 0)
+                env[n] = "HOME=/";
+        free(home);
+        return env;
 }
 
 int lnx_set_hostname(const struct oci_spec *spec, struct cella_error *err)

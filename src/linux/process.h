@@ -29,4 +29,11 @@ int lnx_switch_user(const struct oci_process *p, bool setgroups_allowed, struct 
 int lnx_find_executable(const struct oci_process *p, char *ret_path, size_t size,
                         struct cella_error *err);
 
+/*
+ * process.env with HOME added when it is missing, taken from the container's /etc/passwd for
+ * process.user.uid ("/" if none), as runc does. Call inside the container. Never freed: the
+ * caller execs.
+ */
+char **lnx_env_with_home(const struct oci_process *p);
+
 int lnx_set_hostname(const struct oci_spec *spec, struct cella_error *err);

@@ -272,7 +272,8 @@ int lnx_rootfs_prepare(struct lnx_rootfs *r, struct cella_error *err)
 
 static int mask_path(struct lnx_rootfs *r, const char *path, size_t idx, struct cella_error *err)
 {
-        _cleanup_close_ int fd = fs_open_in_root(r->root_fd, path, O_PATH | O_NOFOLLOW, 0);
+        /* A symlink is followed, but only inside the rootfs (RESOLVE_IN_ROOT). */
+        _cleanup_close_ int fd = fs_open_in_root(r->root_fd, path, O_PATH, 0);
         if (fd == -ENOENT)
                 return 0;
         if (fd < 0)
@@ -280,13 +281,6 @@ static int mask_path(struct lnx_rootfs *r, const char *path, size_t idx, struct 
         struct stat st;
         if (fstat(fd, &st) < 0)
                 return cella_errno(err, errno, "linux.maskedPaths[%zu]: stat \"%s\"", idx, path);
-        /*
-         * A symlink here would let a container redirect the mask (CVE-2025-31133 class):
-         * refuse it rather than mount over whatever it points at.
-         */
-        if (S_ISLNK(st.st_mode))
-                return cella_err(err, ELOOP, "linux.maskedPaths[%zu]: \"%s\" is a symlink", idx,
-                                 path);
         char tpath[32], spath[32];
         int rc;
         if (S_ISDIR(st.st_mode))
@@ -302,7 +296,7 @@ static int mask_path(struct lnx_rootfs *r, const char *path, size_t idx, struct 
 static int readonly_path(struct lnx_rootfs *r, const char *path, size_t idx,
                          struct cella_error *err)
 {
-        _cleanup_close_ int fd = fs_open_in_root(r->root_fd, path, O_PATH | O_NOFOLLOW, 0);
+        _cleanup_close_ int fd = fs_open_in_root(r->root_fd, path, O_PATH, 0);
         if (fd == -ENOENT)
                 return 0;
         if (fd < 0)
@@ -311,7 +305,7 @@ static int readonly_path(struct lnx_rootfs *r, const char *path, size_t idx,
         fs_fd_path(fd, tpath);
         if (mount(tpath, tpath, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return cella_errno(err, errno, "linux.readonlyPaths[%zu]: bind \"%s\"", idx, path);
-        _cleanup_close_ int top = fs_open_in_root(r->root_fd, path, O_PATH | O_NOFOLLOW, 0);
+        _cleanup_close_ int top = fs_open_in_root(r->root_fd, path, O_PATH, 0);
         int rc = top < 0 ? top : mount_setattr_fd(top, true, MOUNT_ATTR_RDONLY, 0);
         if (rc < 0)
                 return cella_errno(err, -rc, "linux.readonlyPaths[%zu]: make \"%s\" read-only", idx,
@@ -369,6 +363,23 @@ static int do_move_chroot(int root_fd, struct cella_error *err)
         return 0;
 }
 
+static int reapply_propagation(const struct oci_spec *spec, struct cella_error *err)
+{
+        for (size_t i = 0; i < spec->n_mounts; i++) {
+                struct lnx_mount_opts o;
+                int rc = lnx_mount_opts_parse(&spec->mounts[i], &o, err);
+                if (rc < 0)
+                        return rc;
+                unsigned long p = o.propagation;
+                lnx_mount_opts_free(&o);
+                /* We are inside the new root now: the path cannot leave it. */
+                if (p && mount(NULL, spec->mounts[i].destination, NULL, p, NULL) < 0)
+                        return cella_errno(err, errno, "mounts[%zu]: set propagation of \"%s\"", i,
+                                           spec->mounts[i].destination);
+        }
+        return 0;
+}
+
 int lnx_rootfs_pivot(struct lnx_rootfs *r, bool no_pivot, struct cella_error *err)
 {
         int rc = no_pivot ? do_move_chroot(r->root_fd, err) : do_pivot(r->root_fd, err);
@@ -377,8 +388,15 @@ int lnx_rootfs_pivot(struct lnx_rootfs *r, bool no_pivot, struct cella_error *er
         close(r->root_fd);
         r->root_fd = -1;
         unsigned long prop = root_propagation(r->spec);
-        if ((prop & MS_SHARED) && mount(NULL, "/", NULL, prop, NULL) < 0)
-                return cella_errno(err, errno, "set rootfsPropagation on \"/\"");
+        if (prop & MS_SHARED) {
+                /* Shared was held back during setup so nothing leaked to the host; apply it
+                 * now, then restore each mount's own propagation option over it. */
+                if (mount(NULL, "/", NULL, prop, NULL) < 0)
+                        return cella_errno(err, errno, "set rootfsPropagation on \"/\"");
+                rc = reapply_propagation(r->spec, err);
+                if (rc < 0)
+                        return rc;
+        }
         if (r->spec->root.readonly) {
                 _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
                 rc = root < 0 ? -errno : mount_setattr_fd(root, false, MOUNT_ATTR_RDONLY, 0);

@@ -22,7 +22,8 @@
 #include "base/fs.h"
 #include "linux/capabilities.h"
 #include "linux/process.h"
-#include "linux/sysctl.h"
+#include "linux/seccomp_filter.h"
+#include "linux/sysctls.h"
 #include "linux/terminal.h"
 #include "runtime/container.h"
 #include "runtime/sync.h"
@@ -39,6 +40,7 @@ struct child {
         struct lnx_rootfs rootfs;
         int pty_slave;
         char exe[PATH_MAX];
+        char **env; /* process.env, plus HOME when it was missing */
 };
 
 static int wait_for(struct child *ch, enum rt_sync_type type, struct cella_error *err)
@@ -55,6 +57,11 @@ static int wait_for(struct child *ch, enum rt_sync_type type, struct cella_error
 static int step_namespaces(struct child *ch, struct cella_error *err)
 {
         const struct lnx_ns_plan *ns = &ch->c->ns;
+        /* In a user namespace our host ids are unmapped until we take the mapped root's. */
+        if (oci_spec_namespace(ch->c->spec, OCI_NS_USER) &&
+            (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+                return cella_errno(err, errno,
+                                   "become root in the user namespace (is uid/gid 0 mapped?)");
         if (ns->new_cgroup && unshare(CLONE_NEWCGROUP) < 0)
                 return cella_errno(err, errno, "create cgroup namespace");
         if (ns->new_time) {
@@ -159,15 +166,17 @@ static int step_hooks(struct child *ch, struct cella_error *err)
 
 static int step_pivot(struct child *ch, struct cella_error *err)
 {
-        int r = lnx_rootfs_protect(&ch->rootfs, err);
+        int r = 0;
+        if (oci_spec_namespace(ch->c->spec, OCI_NS_UTS))
+                r = lnx_set_hostname(ch->c->spec, err);
+        if (r == 0)
+                r = lnx_sysctl_apply(ch->rootfs.root_fd, ch->c->spec, err);
+        if (r == 0)
+                r = lnx_rootfs_protect(&ch->rootfs, err);
         close(ch->rootfs.dev_null_fd);
         ch->rootfs.dev_null_fd = -1;
         if (r == 0)
                 r = lnx_rootfs_pivot(&ch->rootfs, ch->c->opts->no_pivot, err);
-        if (r == 0 && oci_spec_namespace(ch->c->spec, OCI_NS_UTS))
-                r = lnx_set_hostname(ch->c->spec, err);
-        if (r == 0)
-                r = lnx_sysctl_apply(ch->c->spec, err);
         return r;
 }
 
@@ -190,6 +199,9 @@ static int step_identity(struct child *ch, struct cella_error *err)
                 if (r < 0)
                         return r;
         }
+        ch->env = lnx_env_with_home(p);
+        if (!ch->env)
+                return cella_err(err, ENOMEM, "out of memory");
         return lnx_find_executable(p, ch->exe, sizeof(ch->exe), err);
 }
 
@@ -205,12 +217,47 @@ static int step_lockdown(struct child *ch, struct cella_error *err)
         return 0;
 }
 
+/* Loads the filter and, for SCMP_ACT_NOTIFY, hands the listener fd to the parent. */
+static int load_seccomp(struct child *ch, struct cella_error *err)
+{
+        int notify = -1;
+        int r = lnx_seccomp_load(ch->c->seccomp, &notify, err);
+        if (r < 0 || notify < 0)
+                return r;
+        int fd = ch->c->sync_fd[1];
+        r = rt_sync_send(fd, RT_SYNC_SECCOMP_FD, 0, NULL);
+        if (r == 0)
+                r = lnx_send_fd(fd, notify, "seccomp", err);
+        close(notify);
+        if (r < 0)
+                return cella_errno(err, -r, "send the seccomp notify fd");
+        return wait_for(ch, RT_SYNC_SECCOMP_FD_DONE, err);
+}
+
+/*
+ * Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the user switch may drop:
+ * then it is loaded before the identity step (as runc does); otherwise last of all.
+ */
+static int step_seccomp_early(struct child *ch, struct cella_error *err)
+{
+        if (!ch->c->seccomp || ch->c->spec->process.no_new_privileges)
+                return 0;
+        return load_seccomp(ch, err);
+}
+
+static int step_seccomp_last(struct child *ch, struct cella_error *err)
+{
+        if (!ch->c->seccomp || !ch->c->spec->process.no_new_privileges)
+                return 0;
+        return load_seccomp(ch, err);
+}
+
 typedef int (*child_step)(struct child *ch, struct cella_error *err);
 
-/* In order. Seccomp, when it lands, goes last, right before the wait for `start`. */
+/* In order; seccomp last (with no_new_privs), so the runtime's own setup is not filtered. */
 static const child_step steps[] = {
-    step_namespaces, step_process_limits, step_rootfs,   step_console,
-    step_hooks,      step_pivot,          step_identity, step_lockdown,
+    step_namespaces, step_process_limits, step_rootfs,   step_console,  step_hooks,
+    step_pivot,      step_seccomp_early,  step_identity, step_lockdown, step_seccomp_last,
 };
 
 /* Blocks until `cella start` writes to exec.fifo: poll(2) sleeps, no busy-waiting. */
@@ -273,7 +320,7 @@ _Noreturn void rt_child_main(struct rt_ctx *c)
                 _exit(1);
         close(c->fifo_fd);
         reset_signals();
-        execve(ch.exe, c->spec->process.args, c->spec->process.env);
+        execve(ch.exe, c->spec->process.args, ch.env);
         dprintf(STDERR_FILENO, "cella: exec \"%s\": %s\n", ch.exe, strerror(errno));
         _exit(127);
 }

@@ -33,7 +33,8 @@ struct rt_ctx {
         int console_fd; /* connected console socket, -1 if none */
         int fifo_fd;    /* exec.fifo, O_RDONLY|O_NONBLOCK, inherited by the init */
         bool setgroups_allowed;
-        pid_t pid;          /* the container init, in the host pid namespace */
+        struct lnx_seccomp *seccomp; /* compiled before clone, loaded by the child; NULL if none */
+        pid_t pid;                   /* the container init, in the host pid namespace */
         pid_t intermediate; /* slow path only: the process that joined namespaces by path */
 };
 

@@ -25,7 +25,9 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "linux/namespaces.h"
-#include "linux/sysctl.h"
+#include "linux/seccomp_filter.h"
+#include "linux/terminal.h"
+#include "linux/sysctls.h"
 #include "runtime/container.h"
 #include "runtime/hooks.h"
 #include "runtime/internal.h"
@@ -68,6 +70,32 @@ static int resolve_paths(struct rt_ctx *c, struct cella_error *err)
         return 0;
 }
 
+/* execve(2) would fail with E2BIG after `start`; say so at create time instead. */
+static int check_arg_size(const struct oci_process *p, struct cella_error *err)
+{
+        const size_t max_string = 32 * 4096; /* MAX_ARG_STRLEN */
+        size_t total = 0;
+        char **lists[] = {p->args, p->env};
+        for (size_t l = 0; l < ARRAY_SIZE(lists); l++) {
+                for (char **v = lists[l]; v && *v; v++) {
+                        size_t n = strlen(*v) + 1;
+                        if (n > max_string)
+                                return cella_err(err, E2BIG,
+                                                 "process.%s: an entry of %zu bytes is longer "
+                                                 "than the kernel allows (%zu)",
+                                                 l ? "env" : "args", n, max_string);
+                        total += n + sizeof(char *);
+                }
+        }
+        long arg_max = sysconf(_SC_ARG_MAX);
+        if (arg_max > 0 && total > (size_t)arg_max)
+                return cella_err(err, E2BIG,
+                                 "process.args and process.env take %zu bytes, more than "
+                                 "the kernel's argument limit (%ld)",
+                                 total, arg_max);
+        return 0;
+}
+
 /* What the runtime can check before touching anything, so errors leave nothing behind. */
 static int validate(struct rt_ctx *c, bool foreground, struct cella_error *err)
 {
@@ -86,6 +114,14 @@ static int validate(struct rt_ctx *c, bool foreground, struct cella_error *err)
                 return cella_err(
                     err, EINVAL,
                     "linux.uidMappings: a new user namespace needs uid and gid mappings");
+        if (s->hostname && *s->hostname && !oci_spec_namespace(s, OCI_NS_UTS))
+                return cella_err(
+                    err, EINVAL,
+                    "hostname: setting it needs a UTS namespace; add {\"type\": \"uts\"} "
+                    "to linux.namespaces");
+        r = check_arg_size(&s->process, err);
+        if (r < 0)
+                return r;
         if (c->opts->preserve_fds < 0)
                 return cella_err(err, EINVAL, "--preserve-fds: must not be negative");
         return 0;
@@ -115,6 +151,23 @@ static int connect_console(struct rt_ctx *c, int *ret_peer, struct cella_error *
                 return cella_errno(err, errno, "connect to --console-socket \"%s\"",
                                    c->opts->console_socket);
         return 0;
+}
+
+/*
+ * Compiled here, before clone, so a bad filter is reported with its JSON path and the child
+ * only has to load it. Compiled programs are cached under the state root (root-only).
+ */
+static int prepare_seccomp(struct rt_ctx *c, struct cella_error *err)
+{
+        if (!c->spec->linux_.seccomp)
+                return 0;
+        if (mkdirat(c->root_fd, ".seccomp-cache", 0700) < 0 && errno != EEXIST)
+                return lnx_seccomp_prepare(c->spec->linux_.seccomp, &c->seccomp, err);
+        _cleanup_close_ int cache =
+            openat(c->root_fd, ".seccomp-cache", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (cache < 0)
+                return lnx_seccomp_prepare(c->spec->linux_.seccomp, &c->seccomp, err);
+        return lnx_seccomp_prepare_cached(c->spec->linux_.seccomp, cache, &c->seccomp, err);
 }
 
 /* For "cgroup" mounts: the name and options of each hierarchy the container is in. */
@@ -161,12 +214,21 @@ static int prepare(struct rt_ctx *c, const char *root, int *ret_peer, struct cel
         c->dir_fd = rt_container_dir_create(c->root_fd, c->id, err);
         if (c->dir_fd < 0)
                 return c->dir_fd;
-        r = cg_init(&c->cg, c->spec->linux_.cgroups_path, c->id, err);
+        const char *cg_path = c->spec->linux_.cgroups_path;
+        r = c->opts->systemd_cgroup ? cg_init_systemd(&c->cg, cg_path, c->id, err)
+                                    : cg_init(&c->cg, cg_path, c->id, err);
         if (r == 0)
                 r = cg_create(&c->cg, err);
         if (r < 0)
                 return r;
         c->cg_created = true;
+        r = cg_apply_resources(
+            &c->cg, c->spec->linux_.has_resources ? &c->spec->linux_.resources : NULL, err);
+        if (r < 0)
+                return r;
+        r = prepare_seccomp(c, err);
+        if (r < 0)
+                return r;
         plan_cgroup_mounts(c);
         if (mkfifoat(c->dir_fd, "exec.fifo", 0600) < 0)
                 return cella_errno(err, errno, "create exec.fifo for \"%s\"", c->id);
@@ -289,6 +351,28 @@ static int spawn(struct rt_ctx *c, struct cella_error *err)
         return 0;
 }
 
+/* The seccomp listener fd travels child -> us -> listenerPath with the container state. */
+static int forward_notify_fd(struct rt_ctx *c, struct cella_error *err)
+{
+        _cleanup_close_ int fd = -1;
+        int r = lnx_recv_fd(c->sync_fd[0], &fd);
+        if (r < 0)
+                return cella_errno(err, -r, "receive the seccomp notify fd");
+        struct rt_state st = {.id = (char *)c->id,
+                              .pid = c->pid,
+                              .bundle = c->bundle,
+                              .rootfs = c->rootfs,
+                              .created = c->created,
+                              .owner = ""};
+        _cleanup_(json_object_putp) struct json_object *o = rt_state_to_oci(&st, RT_CREATING);
+        const struct oci_seccomp *s = c->spec->linux_.seccomp;
+        r = lnx_seccomp_send_notify_fd(s->listener_path, fd, json_to_string(o, 0),
+                                       s->listener_metadata, err);
+        if (r < 0)
+                return r;
+        return rt_sync_send(c->sync_fd[0], RT_SYNC_SECCOMP_FD_DONE, 0, NULL);
+}
+
 /* Drives the init through setup until it reports READY. */
 static int converse(struct rt_ctx *c, struct cella_error *err)
 {
@@ -305,6 +389,12 @@ static int converse(struct rt_ctx *c, struct cella_error *err)
                         return r;
                 if (m.type == RT_SYNC_READY)
                         return 0;
+                if (m.type == RT_SYNC_SECCOMP_FD) {
+                        r = forward_notify_fd(c, err);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 if (m.type != RT_SYNC_HOOKS)
                         return cella_err(err, EPROTO, "unexpected message %d from container init",
                                          m.type);
@@ -368,6 +458,8 @@ void rt_ctx_release(struct rt_ctx *c)
         }
         lnx_ns_plan_close(&c->ns);
         cg_free(&c->cg);
+        lnx_seccomp_free(c->seccomp);
+        c->seccomp = NULL;
         oci_spec_free(c->spec);
         c->spec = NULL;
 }

@@ -60,14 +60,7 @@ struct json_object *rt_annotations_json(const struct oci_spec *spec)
         return o;
 }
 
-/* Opens the container: state root, locked directory, loaded state. */
-struct handle {
-        int root_fd, dir_fd;
-        struct rt_state st;
-        bool loaded;
-};
-
-static void handle_close(struct handle *h)
+void handle_close(struct handle *h)
 {
         if (h->loaded)
                 rt_state_free(&h->st);
@@ -77,8 +70,8 @@ static void handle_close(struct handle *h)
                 close(h->root_fd);
 }
 
-static int handle_open(struct handle *h, const char *root, const char *id, bool lock,
-                       struct cella_error *err)
+int handle_open(struct handle *h, const char *root, const char *id, bool lock,
+                struct cella_error *err)
 {
         *h = (struct handle){.root_fd = -1, .dir_fd = -1};
         h->root_fd = rt_root_open(root, false, err);
@@ -230,6 +223,9 @@ int rt_delete(const char *root, const char *id, bool force, struct cella_error *
                 } else {
                         if (s != RT_STOPPED) {
                                 signal_init(&h.st, SIGKILL, err);
+                                /* A frozen process cannot die: thaw it after the signal. */
+                                if (s == RT_PAUSED)
+                                        cg_freeze(&h.st.cg, false, err);
                                 cella_error_clear(err);
                                 wait_exit(h.st.pid, 10000);
                         }

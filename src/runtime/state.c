@@ -233,6 +233,9 @@ enum rt_status rt_state_status(int dir_fd, const struct rt_state *st)
                 return RT_STOPPED;
         if (faccessat(dir_fd, "exec.fifo", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
                 return RT_CREATED;
+        bool frozen = false;
+        if (st->has_cgroup && cg_is_frozen((struct cgroup *)&st->cg, &frozen, NULL) == 0 && frozen)
+                return RT_PAUSED;
         return RT_RUNNING;
 }
 

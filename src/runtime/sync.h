@@ -14,6 +14,9 @@
  *                  <------------------ HOOKS    (only when prestart/createRuntime/
  *   run prestart + createRuntime hooks          createContainer hooks exist)
  *   HOOKS_DONE  ---------------------------->  pivot_root, masks, sysctl, user, caps, seccomp
+ *                  <------ SECCOMP_FD + fd      (only with SCMP_ACT_NOTIFY rules)
+ *   send it to listenerPath
+ *   SECCOMP_FD_DONE  ----------------------->
  *                  <------------------ READY    then waits on exec.fifo for `start`
  *                  <------------------ ERROR    (instead, on any failure: code + message)
  *
@@ -31,6 +34,8 @@ enum rt_sync_type {
         RT_SYNC_HOOKS_DONE,
         RT_SYNC_READY,
         RT_SYNC_ERROR,
+        RT_SYNC_SECCOMP_FD, /* followed by one SCM_RIGHTS message carrying the fd */
+        RT_SYNC_SECCOMP_FD_DONE,
 };
 
 struct rt_sync_msg {

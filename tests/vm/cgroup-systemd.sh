@@ -6,7 +6,10 @@
 # from an initramfs, and a oneshot unit runs the tests and powers off. The development machine
 # has no systemd as init, so this is where cg_init_systemd() meets real systemd.
 #
-#   tests/vm/cgroup-systemd.sh [BUILD_DIR]        (default: build)
+#   tests/vm/cgroup-systemd.sh [BUILD_DIR] [unified|hybrid|legacy]   (default: build unified)
+#
+# The second argument picks systemd's cgroup layout: pure v2 (Debian 12's default), hybrid (v1
+# controllers plus cgroup2 at /sys/fs/cgroup/unified) or legacy (v1 only).
 #
 # The root is made once into $CELLA_VM_CACHE/sdroot (debootstrap from $CELLA_VM_MIRROR, default
 # http://deb.debian.org/debian) and packed once into sdroot.cpio.gz; each run appends a small
@@ -14,7 +17,14 @@
 set -euo pipefail
 
 build=${1:-build}
+layout=${2:-unified}
 . "$(dirname "$0")/lib.sh"
+case $layout in
+unified) cgroup_args="systemd.unified_cgroup_hierarchy=1" ;;
+hybrid) cgroup_args="systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=0" ;;
+legacy) cgroup_args="systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=1" ;;
+*) die "layout must be unified, hybrid or legacy" ;;
+esac
 mirror=${CELLA_VM_MIRROR:-http://deb.debian.org/debian}
 test_bin="$build/tests/unit/test-cgroup"
 [ -x "$test_bin" ] || die "$test_bin not built (ninja -C $build)"
@@ -88,11 +98,11 @@ vmlinuz=$(vm_kernel)
 log="$work/console.log"
 timeout 900 qemu-system-x86_64 -accel tcg -m 2048 -smp 2 -nographic -no-reboot \
         -kernel "$vmlinuz" -initrd "$work/initrd.gz" \
-        -append "console=ttyS0 panic=-1 quiet systemd.show_status=0" </dev/null | tee "$log" |
+        -append "console=ttyS0 panic=-1 quiet systemd.show_status=0 $cgroup_args" </dev/null | tee "$log" |
         grep --line-buffered -E '^(==|ok|not ok|#|1\.\.)' || true
 grep -q '^== test-cgroup exit 0' "$log" || {
         tail -n 40 "$log" >&2
         die "tests failed or the VM did not finish"
 }
 grep -q 'skipped test_real_systemd_scope' "$log" && die "systemd was not detected in the VM"
-echo "cgroup-systemd.sh: all cgroup tests passed under systemd"
+echo "cgroup-systemd.sh: all cgroup tests passed under systemd ($layout cgroups)"

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "linux/sysctl.h"
+#include "linux/sysctls.h"
 
+#include <fcntl.h>
+#include <linux/magic.h>
 #include <stdio.h>
+#include <sys/vfs.h>
 #include <string.h>
 
 #include "base/cleanup.h"
@@ -57,19 +60,34 @@ int lnx_sysctl_validate(const struct oci_spec *spec, struct cella_error *err)
         return 0;
 }
 
-int lnx_sysctl_apply(const struct oci_spec *spec, struct cella_error *err)
+static int write_sysctl(int root_fd, const struct oci_kv *kv, struct cella_error *err)
+{
+        char path[512];
+        int n = snprintf(path, sizeof(path), "/proc/sys/%s", kv->key);
+        for (int j = 10; j < n; j++)
+                if (path[j] == '.')
+                        path[j] = '/';
+        _cleanup_close_ int fd = fs_open_in_root(root_fd, path, O_WRONLY | O_NOFOLLOW, 0);
+        struct statfs sfs;
+        if (fd < 0)
+                return cella_errno(err, -fd, "linux.sysctl: open \"%s\"", path);
+        if (fstatfs(fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+                return cella_err(err, EINVAL,
+                                 "linux.sysctl: \"%s\" is not on procfs (mount proc at /proc)",
+                                 path);
+        int r = fs_write_all(fd, kv->value, strlen(kv->value));
+        if (r < 0)
+                return cella_errno(err, -r, "linux.sysctl: set \"%s\" to \"%s\"", kv->key,
+                                   kv->value);
+        return 0;
+}
+
+int lnx_sysctl_apply(int root_fd, const struct oci_spec *spec, struct cella_error *err)
 {
         for (size_t i = 0; i < spec->linux_.n_sysctl; i++) {
-                const struct oci_kv *kv = &spec->linux_.sysctl[i];
-                char path[512];
-                int n = snprintf(path, sizeof(path), "/proc/sys/%s", kv->key);
-                for (int j = 10; j < n; j++)
-                        if (path[j] == '.')
-                                path[j] = '/';
-                int r = fs_write_file(path, kv->value, strlen(kv->value), 0);
+                int r = write_sysctl(root_fd, &spec->linux_.sysctl[i], err);
                 if (r < 0)
-                        return cella_errno(err, -r, "linux.sysctl: set \"%s\" to \"%s\"", kv->key,
-                                           kv->value);
+                        return r;
         }
         return 0;
 }
