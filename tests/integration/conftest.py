@@ -1,8 +1,15 @@
 # SPDX-License-Identifier: Apache-2.0
 """Fixtures for runtime integration tests.
 
-The runtime under test is $CELLA (default <repo>/build/cella): any runc-compatible CLI.
-Every command runs with a per-session --root so tests never touch /run/cella or /run/runc.
+The runtime under test is $CELLA (default <repo>/build/cella, else build/src/cli/cella):
+any runc-compatible CLI. Every command runs with a per-session --root so tests never touch
+/run/cella or /run/runc. Run as root with Debian's pytest:
+
+    /usr/bin/python3 -m pytest tests/integration            # cella
+    CELLA=/usr/sbin/runc /usr/bin/python3 -m pytest tests/integration   # validate against runc
+
+Tests marked cella_only need behaviour runc 1.1 lacks and are skipped for other runtimes.
+CELLA_PROBE overrides the probe binary, CELLA_TEST_TIMEOUT the per-command hang guard (s).
 """
 import copy
 import json
