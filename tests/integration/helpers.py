@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-TIMEOUT = int(os.environ.get("CELLA_TEST_TIMEOUT", "20"))  # hang guard per command
+TIMEOUT = int(os.environ.get("CELLA_TEST_TIMEOUT", "10"))  # hang guard per command
 
 
 def runtime_binary():
