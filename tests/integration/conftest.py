@@ -337,9 +337,14 @@ def bundle_factory(workdir, base_rootfs, spec_template, rt, request):
 
 
 def wait_for_no_leaks(b):
-    """Processes killed by delete -f may take a moment to be reaped by the kernel."""
+    """Processes killed by delete -f may take a moment to be reaped by the kernel. Whatever
+    is still there is reported, then removed so that later tests start clean."""
     try:
         wait_for(lambda: not b.leaks(), timeout=3, what="cleanup")
     except AssertionError:
         pass
-    return b.leaks()
+    found = b.leaks()
+    if found:
+        for cid in b.ids:
+            helpers.force_cleanup(cid, b.path, b.rt.state_root)
+    return found
