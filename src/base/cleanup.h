@@ -44,25 +44,25 @@ static inline void cleanup_strvp(char ***v)
         }
 }
 
-#define _cleanup_(f)      __attribute__((cleanup(f)))
-#define _cleanup_free_    _cleanup_(cleanup_freep)
-#define _cleanup_close_   _cleanup_(cleanup_closep)
-#define _cleanup_fclose_  _cleanup_(cleanup_fclosep)
+#define _cleanup_(f)       __attribute__((cleanup(f)))
+#define _cleanup_free_     _cleanup_(cleanup_freep)
+#define _cleanup_close_    _cleanup_(cleanup_closep)
+#define _cleanup_fclose_   _cleanup_(cleanup_fclosep)
 #define _cleanup_closedir_ _cleanup_(cleanup_closedirp)
-#define _cleanup_strv_    _cleanup_(cleanup_strvp)
+#define _cleanup_strv_     _cleanup_(cleanup_strvp)
 
 /* Take ownership: returns the value and resets the variable so cleanup does nothing. */
-#define TAKE_PTR(p)                                                                              \
-        ({                                                                                       \
-                __typeof__(p) _tp = (p);                                                         \
-                (p) = NULL;                                                                      \
-                _tp;                                                                             \
+#define TAKE_PTR(p)                                                                                \
+        ({                                                                                         \
+                __typeof__(p) _tp = (p);                                                           \
+                (p) = NULL;                                                                        \
+                _tp;                                                                               \
         })
-#define TAKE_FD(fd)                                                                              \
-        ({                                                                                       \
-                int _tf = (fd);                                                                  \
-                (fd) = -1;                                                                       \
-                _tf;                                                                             \
+#define TAKE_FD(fd)                                                                                \
+        ({                                                                                         \
+                int _tf = (fd);                                                                    \
+                (fd) = -1;                                                                         \
+                _tf;                                                                               \
         })
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

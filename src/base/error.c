@@ -4,8 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int verr(struct cella_error *err, int code, int with_strerror, const char *fmt,
-                va_list ap)
+static int verr(struct cella_error *err, int code, int with_strerror, const char *fmt, va_list ap)
 {
         if (code < 0)
                 code = -code;

@@ -20,15 +20,15 @@ struct cella_error {
 
 /* Sets err (if non-NULL) and returns -code, so callers can `return cella_err(...)`. */
 int cella_err(struct cella_error *err, int code, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Like cella_err() but appends ": strerror(code)". */
 int cella_errno(struct cella_error *err, int code, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Prepends context to an existing message: "ctx: old message". Returns -err->code. */
 int cella_err_prefix(struct cella_error *err, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static inline void cella_error_clear(struct cella_error *err)
 {

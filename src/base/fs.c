@@ -15,9 +15,9 @@
 int fs_open_in_root(int root_fd, const char *path, int flags, mode_t mode)
 {
         struct open_how how = {
-                .flags = (unsigned long long)(flags | O_CLOEXEC),
-                .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
-                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+            .flags = (unsigned long long)(flags | O_CLOEXEC),
+            .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+            .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
         };
         while (*path == '/')
                 path++;
@@ -63,7 +63,8 @@ int fs_mkdir_p_in_root(int root_fd, const char *path, mode_t mode, struct cella_
                         char name[256];
                         size_t n = i - start;
                         if (n >= sizeof(name))
-                                return cella_err(err, ENAMETOOLONG, "path component too long in \"%s\"", path);
+                                return cella_err(err, ENAMETOOLONG,
+                                                 "path component too long in \"%s\"", path);
                         memcpy(name, path + start, n);
                         name[n] = '\0';
                         if (mkdirat(parent, name, mode) < 0 && errno != EEXIST)
@@ -104,7 +105,8 @@ int fs_ensure_in_root(int root_fd, const char *path, bool is_dir, struct cella_e
         _cleanup_close_ int real = open(fs_fd_path(dfd, buf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (real < 0)
                 return cella_errno(err, errno, "open parent of \"%s\" in rootfs", path);
-        _cleanup_close_ int f = openat(real, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        _cleanup_close_ int f =
+            openat(real, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (f < 0 && errno != EEXIST)
                 return cella_errno(err, errno, "create \"%s\" in rootfs", path);
         fd = fs_open_in_root(root_fd, path, O_PATH | O_NOFOLLOW, 0);

@@ -5,10 +5,57 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * json-c saturates integers that do not fit 64 bits (99999999999999999999 becomes UINT64_MAX),
+ * which would turn a typo into "unlimited". Finds the first integer literal outside strings
+ * that fits neither int64 nor uint64; returns its offset or len if there is none.
+ */
+static size_t find_overflowing_int(const char *text, size_t len)
+{
+        bool in_str = false;
+        for (size_t i = 0; i < len; i++) {
+                char c = text[i];
+                if (in_str) {
+                        if (c == '\\')
+                                i++;
+                        else if (c == '"')
+                                in_str = false;
+                        continue;
+                }
+                if (c == '"') {
+                        in_str = true;
+                        continue;
+                }
+                if (c != '-' && !(c >= '0' && c <= '9'))
+                        continue;
+                size_t start = i, digits = 0;
+                bool neg = c == '-';
+                if (neg)
+                        i++;
+                uint64_t v = 0;
+                bool over = false;
+                for (; i < len && text[i] >= '0' && text[i] <= '9'; i++, digits++) {
+                        unsigned d = (unsigned)(text[i] - '0');
+                        over |= v > (UINT64_MAX - d) / 10;
+                        v = v * 10 + d;
+                }
+                bool is_int = i >= len || !strchr(".eE", text[i]) || text[i] == '\0';
+                /* Skip the rest of a non-integer number. */
+                while (i < len && text[i] && strchr("0123456789.eE+-", text[i]))
+                        i++;
+                if (digits && is_int && (over || (neg && v > (uint64_t)INT64_MAX + 1)))
+                        return start;
+                i--;
+        }
+        return len;
+}
+
 int json_parse_text(const char *text, size_t len, struct json_object **ret, struct cella_error *err)
 {
         if (len == 0)
                 len = strlen(text);
+        if (len > INT32_MAX)
+                return cella_err(err, EFBIG, "invalid JSON: document larger than 2 GiB");
         struct json_tokener *tok = json_tokener_new();
         if (!tok)
                 return cella_err(err, ENOMEM, "out of memory");
@@ -38,10 +85,21 @@ int json_parse_text(const char *text, size_t len, struct json_object **ret, stru
         }
         /* Trailing garbage after the document is an error too. */
         for (size_t i = off; i < len; i++) {
-                if (!strchr(" \t\r\n", text[i])) {
+                if (text[i] != ' ' && text[i] != '\t' && text[i] != '\r' && text[i] != '\n') {
                         json_object_put(obj);
                         return cella_err(err, EINVAL, "invalid JSON: trailing data at byte %zu", i);
                 }
+        }
+        size_t bad = find_overflowing_int(text, off);
+        if (bad < off) {
+                size_t n = strspn(text + bad, "-0123456789"), line = 1;
+                for (size_t i = 0; i < bad; i++)
+                        line += text[i] == '\n';
+                json_object_put(obj);
+                return cella_err(err, ERANGE,
+                                 "invalid JSON at line %zu (byte %zu): integer %.*s does not fit "
+                                 "in 64 bits",
+                                 line, bad, (int)(n > 40 ? 40 : n), text + bad);
         }
         *ret = obj;
         return 0;

@@ -75,3 +75,10 @@ int json_field_strv(struct json_object *obj, const char *path, const char *key, 
                     char ***ret, size_t *ret_n, struct cella_error *err);
 
 void json_strv_free(char **v);
+
+/* For _cleanup_(json_object_putp). */
+static inline void json_object_putp(struct json_object **o)
+{
+        if (*o)
+                json_object_put(*o);
+}

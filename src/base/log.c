@@ -94,13 +94,15 @@ void log_msg(enum log_level level, const char *fmt, ...)
                 timestamp(ts, sizeof(ts));
                 int n;
                 if (logger.json)
-                        n = snprintf(line, sizeof(line), "{\"level\":\"%s\",\"msg\":\"%s\",\"time\":\"%s\"}\n",
+                        n = snprintf(line, sizeof(line),
+                                     "{\"level\":\"%s\",\"msg\":\"%s\",\"time\":\"%s\"}\n",
                                      level_names[level], q, ts);
                 else
                         n = snprintf(line, sizeof(line), "time=\"%s\" level=%s msg=\"%s\"\n", ts,
                                      level_names[level], q);
                 if (n > 0)
-                        (void)!write(logger.fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+                        (void)!write(logger.fd, line,
+                                     (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
         }
         errno = saved;
 }

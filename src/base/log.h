@@ -4,7 +4,8 @@
 /*
  * Logging for programs. Library code does not print errors (it returns cella_error); it may
  * emit debug and warning lines through here. Output format matches runc so containerd can parse
- * it: text is `time="..." level=error msg="..."`, json is {"level":"error","msg":"...","time":"..."}.
+ * it: text is `time="..." level=error msg="..."`, json is
+ * {"level":"error","msg":"...","time":"..."}.
  */
 
 #include <stdbool.h>
@@ -21,8 +22,8 @@ int log_fd(void);
 #define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_LVL_WARN, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_LVL_INFO, __VA_ARGS__)
-#define log_debug(...)                                                                           \
-        do {                                                                                     \
-                if (log_debug_enabled())                                                         \
-                        log_msg(LOG_LVL_DEBUG, __VA_ARGS__);                                     \
+#define log_debug(...)                                                                             \
+        do {                                                                                       \
+                if (log_debug_enabled())                                                           \
+                        log_msg(LOG_LVL_DEBUG, __VA_ARGS__);                                       \
         } while (0)

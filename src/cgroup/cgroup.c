@@ -6,12 +6,15 @@
 #include <json-c/json.h>
 #include <linux/magic.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 
 #include "base/cleanup.h"
 #include "base/fs.h"
+#include "base/log.h"
 #include "internal.h"
 
 #define CG_ROOT "/sys/fs/cgroup"
@@ -35,7 +38,22 @@ int cg_detect(enum cg_mode *ret_mode)
         return 0;
 }
 
-int cg_init(struct cgroup *cg, const char *cgroups_path, const char *id, struct cella_error *err)
+/* Are we in the initial user namespace with real root? */
+static bool is_rootless(void)
+{
+        if (geteuid() != 0)
+                return true;
+        _cleanup_free_ char *map = NULL;
+        if (fs_read_file("/proc/self/uid_map", 4096, &map, NULL) < 0)
+                return false;
+        unsigned long inside, outside, count;
+        return sscanf(map, "%lu %lu %lu", &inside, &outside, &count) != 3 || inside != 0 ||
+               outside != 0 || count != 4294967295UL;
+}
+
+/* Discovers the host's hierarchies and places the container's cgroup at cgroups_path. */
+static int init_fs(struct cgroup *cg, const char *cgroups_path, const char *id,
+                   struct cella_error *err)
 {
         memset(cg, 0, sizeof(*cg));
         enum cg_mode mode;
@@ -56,34 +74,140 @@ int cg_init(struct cgroup *cg, const char *cgroups_path, const char *id, struct 
                 return r;
         r = cg_init_from(cg, mode, infos, n, cgroups_path, id, err);
         cg_mount_infos_free(infos, n);
+        if (r == 0)
+                cg->rootless = is_rootless();
+        return r;
+}
+
+int cg_init(struct cgroup *cg, const char *cgroups_path, const char *id, struct cella_error *err)
+{
+        int r = init_fs(cg, cgroups_path, id, err);
         if (r < 0 && err && cgroups_path && *cgroups_path)
                 cella_err_prefix(err, "linux.cgroupsPath");
         return r;
 }
 
+int cg_init_systemd(struct cgroup *cg, const char *cgroups_path, const char *id,
+                    struct cella_error *err)
+{
+        memset(cg, 0, sizeof(*cg));
+        if (!cg_systemd_supported())
+                return cella_err(err, ENOTSUP,
+                                 "--systemd-cgroup: cella was built without "
+                                 "libsystemd");
+        if (access("/run/systemd/system", F_OK) < 0)
+                return cella_err(err, ENOMEDIUM,
+                                 "--systemd-cgroup: systemd is not running as init on this host "
+                                 "(no /run/systemd/system); use the default cgroupfs driver");
+        if (is_rootless())
+                return cella_err(err, ENOTSUP,
+                                 "--systemd-cgroup: rootless containers under the user's systemd "
+                                 "instance are not supported");
+        _cleanup_free_ char *slice = NULL, *unit = NULL, *slice_path = NULL, *path = NULL;
+        int r = cg_systemd_parse(cgroups_path, id, false, &slice, &unit, err);
+        if (r == 0)
+                r = cg_systemd_slice_path(slice, &slice_path, err);
+        if (r < 0)
+                return r;
+        if (asprintf(&path, "%s/%s", slice_path, unit) < 0)
+                return cella_err(err, ENOMEM, "out of memory");
+        r = init_fs(cg, path, id, err);
+        if (r < 0)
+                return r;
+        cg->unit = TAKE_PTR(unit);
+        cg->slice = TAKE_PTR(slice);
+        cg->ops = &cg_systemd_ops;
+        return 0;
+}
+
+bool cg_permission_error(int r)
+{
+        return r == -EACCES || r == -EPERM || r == -EROFS;
+}
+
+/* Rootless: forget hierarchy i, which we may not use, and say what that costs. */
+static void drop_hierarchy(struct cgroup *cg, size_t i, const char *why)
+{
+        struct cg_hierarchy *h = &cg->h[i];
+        /* Limits that needed it get their own warning from cg_apply_resources(). */
+        log_debug("rootless: %s; not using the %s hierarchy", why,
+                  h->controllers[0] ? h->controllers : "cgroup2");
+        free(h->controllers);
+        free(h->path);
+        free(h->mount);
+        free(h->created);
+        memmove(h, h + 1, (cg->n_h - i - 1) * sizeof(*h));
+        cg->n_h--;
+        memset(&cg->h[cg->n_h], 0, sizeof(*h));
+}
+
 int cg_create(struct cgroup *cg, struct cella_error *err)
 {
-        return cg->ops->create(cg, err);
+        if (!cg->rootless)
+                return cg->ops->create(cg, err);
+        /* Rootless: create what we may (delegated subtrees), drop the rest. */
+        for (size_t i = 0; i < cg->n_h;) {
+                struct cella_error e = {0};
+                int r = cg_mkdir_hierarchy(&cg->h[i], &e);
+                if (r < 0 && !cg_permission_error(r)) {
+                        if (err)
+                                *err = e;
+                        return r;
+                }
+                if (r < 0)
+                        drop_hierarchy(cg, i, e.msg);
+                else
+                        i++;
+        }
+        return cg->n_h > 0 ? cg->ops->create(cg, err) : 0;
 }
 
 int cg_enter(struct cgroup *cg, pid_t pid, struct cella_error *err)
 {
-        return cg->ops->enter(cg, pid, err);
+        if (!cg->rootless)
+                return cg->ops->enter(cg, pid, err);
+        for (size_t i = 0; i < cg->n_h;) {
+                struct cella_error e = {0};
+                int r = cg_enter_hierarchy(&cg->h[i], pid, &e);
+                if (r < 0 && !cg_permission_error(r)) {
+                        if (err)
+                                *err = e;
+                        return r;
+                }
+                if (r < 0) {
+                        /* Made but unusable: remove it again before forgetting it. */
+                        cg_rmdir_hierarchy(&cg->h[i], NULL);
+                        drop_hierarchy(cg, i, e.msg);
+                } else {
+                        i++;
+                }
+        }
+        return 0;
 }
 
+/* A rootless container may have no usable hierarchy at all (n_h == 0): nothing to do then. */
 int cg_pids(struct cgroup *cg, pid_t **ret_pids, size_t *ret_n, struct cella_error *err)
 {
+        if (cg->n_h == 0) {
+                *ret_pids = NULL;
+                *ret_n = 0;
+                return 0;
+        }
         return cg->ops->pids(cg, ret_pids, ret_n, err);
 }
 
 int cg_freeze(struct cgroup *cg, bool frozen, struct cella_error *err)
 {
+        if (cg->n_h == 0)
+                return cella_err(err, ENOTSUP, "cannot %s: the container has no cgroup (rootless)",
+                                 frozen ? "pause" : "resume");
         return cg->ops->freeze(cg, frozen, err);
 }
 
 int cg_is_frozen(struct cgroup *cg, bool *ret_frozen, struct cella_error *err)
 {
-        return cg->ops->frozen(cg, ret_frozen, err);
+        *ret_frozen = false;
+        return cg->n_h == 0 ? 0 : cg->ops->frozen(cg, ret_frozen, err);
 }
 
 static bool pid_in(const pid_t *v, size_t n, pid_t pid)
@@ -195,7 +319,7 @@ static int kill_and_wait(struct cgroup *cg, struct cella_error *err)
 
 int cg_destroy(struct cgroup *cg, bool kill_first, struct cella_error *err)
 {
-        if (!cg->ops)
+        if (!cg->ops || cg->n_h == 0)
                 return 0;
         if (kill_first) {
                 int r = kill_and_wait(cg, err);
@@ -207,7 +331,8 @@ int cg_destroy(struct cgroup *cg, bool kill_first, struct cella_error *err)
 
 int cg_v2_fd(struct cgroup *cg)
 {
-        if (cg->mode != CG_MODE_V2 || cg->n_h != 1)
+        /* systemd makes the directory only when the scope starts with the init's PID. */
+        if (cg->mode != CG_MODE_V2 || cg->n_h != 1 || cg->unit)
                 return -ENOTSUP;
         int fd = open(cg->h[0].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         return fd < 0 ? -errno : fd;
@@ -224,5 +349,7 @@ void cg_free(struct cgroup *cg)
                 free(cg->h[i].created);
         }
         free(cg->rel_path);
+        free(cg->unit);
+        free(cg->slice);
         memset(cg, 0, sizeof(*cg));
 }

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "base/error.h"
@@ -39,6 +40,19 @@ struct cgroup {
         char *rel_path; /* the cgroup path relative to each hierarchy root, e.g. "/cella/ID" */
         struct cg_hierarchy h[CG_MAX_HIERARCHIES];
         size_t n_h;
+        /*
+         * Not real root (euid != 0 or inside a user namespace): hierarchies that cannot be
+         * written are dropped with a warning, and limits on them are skipped with a warning
+         * naming the limit, instead of failing (runc's rootless behaviour).
+         */
+        bool rootless;
+        /* systemd driver: the transient scope unit and its slice (NULL with cgroupfs). */
+        char *unit, *slice;
+        /*
+         * systemd driver: resources given to cg_apply_resources() before the scope exists;
+         * applied by cg_enter() once it does. Points into the caller's spec.
+         */
+        const struct oci_resources *pending;
         const struct cg_ops *ops;
 };
 
@@ -74,6 +88,17 @@ int cg_detect(enum cg_mode *ret_mode);
  */
 int cg_init(struct cgroup *cg, const char *cgroups_path, const char *id, struct cella_error *err);
 
+/*
+ * The systemd driver (--systemd-cgroup): cgroups_path is runc's "slice:prefix:name" (NULL or
+ * empty: "system.slice:cella:<id>"); the container gets the transient scope unit
+ * "prefix-name.scope" in that slice, with Delegate=yes, started over D-Bus by cg_enter() (a
+ * scope needs its first PID). cg_create() only checks that systemd answers; resources passed
+ * to cg_apply_resources() before cg_enter() are applied right after the scope starts.
+ * Without systemd as init: -ENOMEDIUM and a message that says so.
+ */
+int cg_init_systemd(struct cgroup *cg, const char *cgroups_path, const char *id,
+                    struct cella_error *err);
+
 int cg_create(struct cgroup *cg, struct cella_error *err);
 int cg_enter(struct cgroup *cg, pid_t pid, struct cella_error *err);
 /* Destroys the cgroup; with kill_first, SIGKILLs what remains and waits briefly for it to go. */
@@ -84,6 +109,34 @@ int cg_kill_all(struct cgroup *cg, int sig, struct cella_error *err);
 
 /* Freezes or thaws every process (v1 freezer, v2 cgroup.freeze); waits for FROZEN/THAWED. */
 int cg_freeze(struct cgroup *cg, bool frozen, struct cella_error *err);
+
+/*
+ * Applies linux.resources (res NULL: none) to a created cgroup: every controller the spec sets,
+ * converted for cgroup v2 where needed, then the device rules (the spec's followed by runc's
+ * default allow list: call this even without resources, or devices stay unrestricted).
+ * A limit the host cannot apply is an error naming it ("linux.resources.memory.swap: ...").
+ */
+int cg_apply_resources(struct cgroup *cg, const struct oci_resources *res, struct cella_error *err);
+
+/*
+ * For `update`: applies only what res sets, and leaves the device rules alone unless res has
+ * some (then they replace the old ones, followed by the defaults, as at create).
+ */
+int cg_update_resources(struct cgroup *cg, const struct oci_resources *res,
+                        struct cella_error *err);
+
+/*
+ * Statistics as the "data" object of runc's `events --stats` output (cpu, cpuset, memory,
+ * pids, blkio, hugetlb, intel_rdt, network_interfaces), read from whichever hierarchy holds
+ * each controller. The caller owns *ret.
+ */
+int cg_stats(struct cgroup *cg, struct json_object **ret);
+
+/*
+ * How many processes of the container the OOM killer has killed so far (v2 memory.events,
+ * v1 memory.oom_control "oom_kill"); `events` reports an "oom" event when it grows.
+ */
+int cg_oom_kills(struct cgroup *cg, uint64_t *ret, struct cella_error *err);
 
 /* Is the container paused? (false when the host has no freezer) */
 int cg_is_frozen(struct cgroup *cg, bool *ret_frozen, struct cella_error *err);

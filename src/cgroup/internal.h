@@ -66,14 +66,31 @@ struct cg_hierarchy *cg_find_hierarchy(struct cgroup *cg, const char *controller
 /* The cgroup2 hierarchy (controllers ""), or NULL. */
 struct cg_hierarchy *cg_unified(struct cgroup *cg);
 
+/* EACCES, EPERM, EROFS: what a rootless caller meets in a cgroup it does not own. */
+bool cg_permission_error(int r);
+
 /* Sleeps for ms milliseconds (retry loops on EBUSY / freezing). */
 void cg_sleep_ms(unsigned ms);
 
 extern const struct cg_ops cg_v1_ops;     /* v1 and hybrid */
 extern const struct cg_ops cg_hybrid_ops; /* v1 controllers + cgroup2 for membership */
 extern const struct cg_ops cg_v2_ops;
+extern const struct cg_ops cg_systemd_ops;
+
+/* systemd driver helpers (systemd.c); the parsers are pure. */
+bool cg_systemd_supported(void);
+/* runc's "slice:prefix:name" -> slice ("system.slice") and unit ("prefix-name.scope"). */
+int cg_systemd_parse(const char *cgroups_path, const char *id, bool rootless, char **ret_slice,
+                     char **ret_unit, struct cella_error *err);
+/* "a-b.slice" -> "/a.slice/a-b.slice"; "-.slice" -> "". */
+int cg_systemd_slice_path(const char *slice, char **ret, struct cella_error *err);
 
 /* v2 helpers shared with hybrid mode. */
+/* Enables controller in every ancestor of h->path (hybrid: only on demand). */
+int cg_v2_enable_controller(const struct cg_hierarchy *h, const char *controller,
+                            struct cella_error *err);
+/* Is word in the space-separated list (cgroup.controllers)? */
+bool cg_has_word(const char *list, const char *word);
 int cg_v2_freeze_dir(const char *dir, bool frozen, struct cella_error *err);
 int cg_v2_frozen_dir(const char *dir, bool *ret_frozen, struct cella_error *err);
 int cg_v1_freeze_dir(const char *dir, bool frozen, struct cella_error *err);

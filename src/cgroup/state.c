@@ -37,6 +37,11 @@ struct json_object *cg_to_json(const struct cgroup *cg)
                 goto fail;
         if (add_str(o, "mode", mode_names[cg->mode]) < 0 || add_str(o, "path", cg->rel_path) < 0)
                 goto fail;
+        if (cg->rootless &&
+            json_object_object_add(o, "rootless", json_object_new_boolean(true)) < 0)
+                goto fail;
+        if (cg->unit && (add_str(o, "unit", cg->unit) < 0 || add_str(o, "slice", cg->slice) < 0))
+                goto fail;
         for (size_t i = 0; i < cg->n_h; i++) {
                 const struct cg_hierarchy *h = &cg->h[i];
                 struct json_object *e = json_object_new_object();
@@ -132,17 +137,25 @@ int cg_from_json(struct json_object *obj, struct cgroup *cg, struct cella_error 
         cg->ops = cg->mode == CG_MODE_V2       ? &cg_v2_ops
                   : cg->mode == CG_MODE_HYBRID ? &cg_hybrid_ops
                                                : &cg_v1_ops;
-        struct json_object *arr;
+        struct json_object *arr, *rl;
+        cg->rootless =
+            json_object_object_get_ex(obj, "rootless", &rl) && json_object_get_boolean(rl);
         if (!json_object_object_get_ex(obj, "hierarchies", &arr) ||
             !json_object_is_type(arr, json_type_array))
                 r = cella_err(err, EINVAL, "cgroup state: hierarchies missing or not an array");
-        else if (json_object_array_length(arr) == 0 ||
+        else if ((json_object_array_length(arr) == 0 && !cg->rootless) ||
                  json_object_array_length(arr) > CG_MAX_HIERARCHIES ||
-                 (cg->mode == CG_MODE_V2 && json_object_array_length(arr) != 1))
+                 (cg->mode == CG_MODE_V2 && json_object_array_length(arr) > 1))
                 r = cella_err(err, EINVAL, "cgroup state: bad number of hierarchies (%zu)",
                               json_object_array_length(arr));
         if (r == 0)
                 r = get_str(obj, "path", true, "", &cg->rel_path, err);
+        if (r == 0)
+                r = get_str(obj, "unit", false, "", &cg->unit, err);
+        if (r == 0 && cg->unit)
+                r = get_str(obj, "slice", true, "", &cg->slice, err);
+        if (r == 0 && cg->unit)
+                cg->ops = &cg_systemd_ops;
         for (size_t i = 0; r == 0 && i < json_object_array_length(arr); i++) {
                 r = hierarchy_from_json(json_object_array_get_idx(arr, i), i, &cg->h[i], err);
                 cg->n_h++;

@@ -22,12 +22,12 @@ static bool has_word(const char *list, const char *word, size_t n)
 }
 
 /*
- * Enables in dir's subtree_control every controller dir has. One write per controller: a
- * controller that cannot be enabled (EBUSY: dir has processes of its own; or a threaded
- * subtree) must not keep the others off. A limit that then cannot be applied fails later with
- * an error naming it.
+ * Enables in dir's subtree_control every controller dir has (or just `only`). One write per
+ * controller: a controller that cannot be enabled (EBUSY: dir has processes of its own; or a
+ * threaded subtree) must not keep the others off. A limit that then cannot be applied fails later
+ * with an error naming it.
  */
-static int enable_controllers(const char *dir, struct cella_error *err)
+static int enable_controllers(const char *dir, const char *only, struct cella_error *err)
 {
         _cleanup_free_ char *avail = NULL, *enabled = NULL;
         int r = cg_read(dir, "cgroup.controllers", &avail, err);
@@ -39,7 +39,8 @@ static int enable_controllers(const char *dir, struct cella_error *err)
         for (const char *p = avail; *p;) {
                 p += strspn(p, " \n");
                 size_t len = strcspn(p, " \n");
-                if (len > 0 && !has_word(enabled, p, len)) {
+                bool wanted = !only || (strlen(only) == len && memcmp(only, p, len) == 0);
+                if (len > 0 && wanted && !has_word(enabled, p, len)) {
                         char buf[64];
                         snprintf(buf, sizeof(buf), "+%.*s", (int)len, p);
                         struct cella_error e = {0};
@@ -51,13 +52,13 @@ static int enable_controllers(const char *dir, struct cella_error *err)
         return 0;
 }
 
-static int v2_create(struct cgroup *cg, struct cella_error *err)
+/*
+ * Enables controller (NULL: every available one) in the subtree_control of each ancestor of
+ * h->path, top down: a controller can be enabled only where the parent enabled it.
+ */
+static int enable_along_path(const struct cg_hierarchy *h, const char *controller,
+                             struct cella_error *err)
 {
-        struct cg_hierarchy *h = &cg->h[0];
-        int r = cg_mkdir_hierarchy(h, err);
-        if (r < 0)
-                return r;
-        /* Top down: a controller can be enabled only where the parent enabled it. */
         size_t mlen = strlen(h->mount);
         _cleanup_free_ char *dir = strdup(h->path);
         if (!dir)
@@ -66,12 +67,26 @@ static int v2_create(struct cgroup *cg, struct cella_error *err)
                 if (i != mlen && h->path[i] != '/')
                         continue;
                 dir[i] = '\0';
-                r = enable_controllers(i == mlen ? h->mount : dir, err);
+                int r = enable_controllers(i == mlen ? h->mount : dir, controller, err);
                 dir[i] = h->path[i];
                 if (r < 0)
                         return r;
         }
         return 0;
+}
+
+int cg_v2_enable_controller(const struct cg_hierarchy *h, const char *controller,
+                            struct cella_error *err)
+{
+        return enable_along_path(h, controller, err);
+}
+
+static int v2_create(struct cgroup *cg, struct cella_error *err)
+{
+        int r = cg_mkdir_hierarchy(&cg->h[0], err);
+        if (r < 0)
+                return r;
+        return enable_along_path(&cg->h[0], NULL, err);
 }
 
 static int v2_enter(struct cgroup *cg, pid_t pid, struct cella_error *err)
@@ -143,3 +158,8 @@ const struct cg_ops cg_v2_ops = {
     .freeze = v2_freeze,
     .frozen = v2_frozen,
 };
+
+bool cg_has_word(const char *list, const char *word)
+{
+        return has_word(list, word, strlen(word));
+}

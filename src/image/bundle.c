@@ -348,10 +348,27 @@ static int bundle_into(struct img_source *src, const struct img_descriptor *top,
         return r;
 }
 
+/* Creates the parents of path (not path itself), like `mkdir -p $(dirname path)`. */
+static void mkdir_parents(const char *path)
+{
+        _cleanup_free_ char *p = strdup(path);
+        for (char *s = p ? p + 1 : NULL; s && *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = '\0';
+                (void)mkdir(p, 0755);
+                *s = '/';
+        }
+}
+
 int img_bundle_create(struct img_source *src, const struct img_descriptor *top, const char *dir,
                       const struct img_bundle_opts *opts, struct cella_error *err)
 {
         bool made = mkdir(dir, 0755) == 0;
+        if (!made && errno == ENOENT) {
+                mkdir_parents(dir);
+                made = mkdir(dir, 0755) == 0;
+        }
         if (!made && errno != EEXIST)
                 return cella_errno(err, errno, "create bundle directory \"%s\"", dir);
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

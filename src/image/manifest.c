@@ -52,8 +52,8 @@ static int parse_platform(struct json_object *o, struct img_platform *p, struct 
         return r;
 }
 
-static int parse_descriptor(struct json_object *o, struct img_descriptor *d, const char *what,
-                            struct cella_error *err)
+int img_descriptor_parse(struct json_object *o, struct img_descriptor *d, const char *what,
+                         struct cella_error *err)
 {
         memset(d, 0, sizeof(*d));
         if (!json_object_is_type(o, json_type_object))
@@ -109,7 +109,7 @@ static int parse_descriptor_array(struct json_object *root, const char *key, boo
         for (size_t i = 0; i < n; i++) {
                 char what[64];
                 snprintf(what, sizeof(what), "%s[%zu]", key, i);
-                int r = parse_descriptor(json_object_array_get_idx(arr, i), &v[i], what, err);
+                int r = img_descriptor_parse(json_object_array_get_idx(arr, i), &v[i], what, err);
                 if (r < 0) {
                         free(v);
                         return r;
@@ -143,7 +143,7 @@ int img_manifest_parse(const char *buf, size_t len, struct img_manifest *ret,
         if (r == 0 && !json_object_object_get_ex(root, "config", &cfg))
                 r = cella_err(err, EINVAL, "missing \"config\"");
         if (r == 0)
-                r = parse_descriptor(cfg, &ret->config, "config", err);
+                r = img_descriptor_parse(cfg, &ret->config, "config", err);
         if (r == 0)
                 r = parse_descriptor_array(root, "layers", true, &ret->layers, &ret->n_layers, err);
         json_object_put(root);

@@ -54,7 +54,13 @@ struct img_index {
         size_t n_manifests;
 };
 
+struct json_object;
+
 bool img_media_type_is_index(const char *media_type);
+
+/* One descriptor object; what names it in error messages. */
+int img_descriptor_parse(struct json_object *o, struct img_descriptor *d, const char *what,
+                         struct cella_error *err);
 bool img_media_type_is_manifest(const char *media_type);
 
 int img_manifest_parse(const char *buf, size_t len, struct img_manifest *ret,

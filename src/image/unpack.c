@@ -16,6 +16,7 @@
 #include "base/cleanup.h"
 #include "base/fs.h"
 #include "digest.h"
+#include "layer_stream.h"
 #include "strset.h"
 
 struct dir_meta {
@@ -142,9 +143,15 @@ static int open_parent(struct unpacker *u, const char *dir, struct cella_error *
         if (!copy)
                 return cella_err(err, ENOMEM, "out of memory");
         int fd = fs_open_in_root(u->root_fd, dir, O_PATH | O_DIRECTORY, 0);
-        if (fd == -ENOENT)
+        if (fd == -ENOENT) {
                 fd = fs_mkdir_p_in_root(u->root_fd, dir, 0755, err);
-        else if (fd == -ENOTDIR)
+                /* mkdir saw the name, open did not: a symlink to nowhere, not ours to follow. */
+                if (fd == -ENOENT)
+                        return cella_err(err, ENOENT,
+                                         "parent \"%s\" is or passes through a "
+                                         "dangling symlink",
+                                         dir);
+        } else if (fd == -ENOTDIR)
                 return cella_err(err, ENOTDIR, "parent \"%s\" is not a directory", dir);
         else if (fd < 0)
                 return cella_errno(err, -fd, "open directory \"%s\"", dir);
@@ -639,55 +646,33 @@ static int finish_dirs(struct unpacker *u, struct cella_error *err)
         return 0;
 }
 
-struct stream {
-        int fd;
-        struct img_sha256 hash;
-        char buf[256 * 1024];
+/* libarchive pulls decompressed bytes from our layer stream, which hashes as it goes. */
+struct reader_ctx {
+        struct layer_stream *ls;
+        struct cella_error err;
 };
 
 static la_ssize_t stream_read(struct archive *a, void *data, const void **ret_buf)
 {
-        struct stream *s = data;
-        for (;;) {
-                ssize_t n = read(s->fd, s->buf, sizeof(s->buf));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        archive_set_error(a, errno, "read: %s", strerror(errno));
-                        return -1;
-                }
-                img_sha256_update(&s->hash, s->buf, (size_t)n);
-                *ret_buf = s->buf;
-                return n;
+        struct reader_ctx *c = data;
+        ssize_t n = layer_stream_read(c->ls, ret_buf, &c->err);
+        if (n < 0) {
+                archive_set_error(a, (int)-n, "%s", c->err.msg);
+                return -1;
         }
+        return n;
 }
 
-/* libarchive stops at the end-of-archive blocks; the digest covers the whole stream. */
-static int stream_drain(struct stream *s)
-{
-        for (;;) {
-                ssize_t n = read(s->fd, s->buf, sizeof(s->buf));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        return 0;
-                img_sha256_update(&s->hash, s->buf, (size_t)n);
-        }
-}
-
-static struct archive *open_reader(struct stream *s)
+static struct archive *open_reader(struct reader_ctx *c)
 {
         struct archive *a = archive_read_new();
         if (!a)
                 return NULL;
         archive_read_support_format_tar(a);
-        archive_read_support_filter_gzip(a);
-        archive_read_support_filter_zstd(a);
+        /* gzip and zstd are decompressed by the layer stream; these are for the rare rest. */
         archive_read_support_filter_xz(a);
         archive_read_support_filter_bzip2(a);
-        if (archive_read_open(a, s, NULL, stream_read, NULL) != ARCHIVE_OK) {
+        if (archive_read_open(a, c, NULL, stream_read, NULL) != ARCHIVE_OK) {
                 archive_read_free(a);
                 return NULL;
         }
@@ -725,46 +710,53 @@ static void unpacker_free(struct unpacker *u)
                 archive_read_free(u->a);
 }
 
-static int check_digest(struct stream *s, const char *want, const char *what, const char *name,
-                        struct cella_error *err)
+static int check_digests(struct unpacker *u, struct reader_ctx *c, struct cella_error *err)
 {
-        char got[IMG_DIGEST_MAX];
-        int r = stream_drain(s);
+        char digest[IMG_DIGEST_MAX], diff_id[IMG_DIGEST_MAX];
+        int r = layer_stream_finish(c->ls, digest, diff_id, err);
         if (r < 0)
-                return cella_errno(err, -r, "read %s", name);
-        img_sha256_final(&s->hash, got);
-        if (want && strcmp(got, want) != 0)
+                return cella_err_prefix(err, "%s", layer_name(u));
+        const char *want = u->opts->digest;
+        if (want && strcmp(digest, want) != 0)
                 return cella_err(err, EBADMSG,
-                                 "%s of %s is %s, expected %s: the layer is corrupt or was "
+                                 "digest of %s is %s, expected %s: the layer is corrupt or was "
                                  "tampered with",
-                                 what, name, got, want);
+                                 layer_name(u), digest, want);
+        /* With xz or bzip2 (decompressed by libarchive) the stream is not the tar itself. */
+        want = u->opts->diff_id;
+        if (want && archive_filter_count(u->a) <= 1 && strcmp(diff_id, want) != 0)
+                return cella_err(err, EBADMSG,
+                                 "uncompressed content of %s hashes to %s, but the image config "
+                                 "says its diff_id is %s: the image is corrupt",
+                                 layer_name(u), diff_id, want);
         return 0;
 }
 
 int img_unpack_layer(int root_fd, int layer_fd, const struct img_unpack_opts *opts,
                      struct img_unpack_stats *stats, struct cella_error *err)
 {
-        _cleanup_free_ struct stream *s = calloc(1, sizeof(*s));
-        if (!s)
-                return cella_err(err, ENOMEM, "out of memory");
-        s->fd = layer_fd;
-        if (img_sha256_init(&s->hash) < 0)
+        struct reader_ctx c = {0};
+        int r = layer_stream_new(layer_fd, &c.ls);
+        if (r < 0)
                 return cella_err(err, ENOMEM, "out of memory");
         struct unpacker u = {.root_fd = root_fd, .opts = opts, .cache_fd = -1};
-        int r = 0;
-        u.a = open_reader(s);
-        if (!u.a)
+        u.a = open_reader(&c);
+        if (!u.a && c.err.code) {
+                r = cella_err(err, c.err.code, "%s", c.err.msg);
+                cella_err_prefix(err, "%s", layer_name(&u));
+        } else if (!u.a) {
                 r = cella_err(err, EIO, "open %s: cannot start reading the tar stream",
                               layer_name(&u));
+        }
         if (r == 0)
                 r = read_entries(&u, err);
         if (r == 0)
                 r = finish_dirs(&u, err);
         if (r == 0)
-                r = check_digest(s, opts->digest, "digest", layer_name(&u), err);
-        img_sha256_free(&s->hash);
+                r = check_digests(&u, &c, err);
         if (stats)
                 *stats = u.stats;
         unpacker_free(&u);
+        layer_stream_free(c.ls);
         return r;
 }

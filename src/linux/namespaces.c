@@ -1,1 +1,132 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include "linux/namespaces.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/fs.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+int lnx_ns_plan_init(const struct oci_spec *spec, struct lnx_ns_plan *p, struct cella_error *err)
+{
+        memset(p, 0, sizeof(*p));
+        for (int i = 0; i < OCI_NS_COUNT; i++)
+                p->join_fd[i] = -1;
+        const struct oci_linux *l = &spec->linux_;
+        for (size_t i = 0; i < l->n_namespaces; i++) {
+                const struct oci_namespace *ns = &l->namespaces[i];
+                if (ns->path && *ns->path) {
+                        int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+                        if (fd < 0) {
+                                int e = errno;
+                                lnx_ns_plan_close(p);
+                                return cella_errno(
+                                    err, e, "linux.namespaces[%zu].path: open \"%s\"", i, ns->path);
+                        }
+                        p->join_fd[ns->type] = fd;
+                        p->any_join = true;
+                } else if (ns->type == OCI_NS_TIME) {
+                        p->new_time = true;
+                } else if (ns->type == OCI_NS_CGROUP) {
+                        p->new_cgroup = true;
+                } else {
+                        p->clone_flags |= oci_ns_clone_flag(ns->type);
+                }
+        }
+        return 0;
+}
+
+void lnx_ns_plan_close(struct lnx_ns_plan *p)
+{
+        for (int i = 0; i < OCI_NS_COUNT; i++) {
+                if (p->join_fd[i] >= 0)
+                        close(p->join_fd[i]);
+                p->join_fd[i] = -1;
+        }
+}
+
+int lnx_ns_join(struct lnx_ns_plan *p, struct cella_error *err)
+{
+        /*
+         * The user namespace goes first so that joining the others is checked against the
+         * capabilities we hold there; the mount namespace last of the rest, since joining it
+         * changes our root and cwd.
+         */
+        static const enum oci_ns_type order[] = {OCI_NS_USER, OCI_NS_PID,  OCI_NS_NETWORK,
+                                                 OCI_NS_IPC,  OCI_NS_UTS,  OCI_NS_CGROUP,
+                                                 OCI_NS_TIME, OCI_NS_MOUNT};
+        for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+                int fd = p->join_fd[order[i]];
+                if (fd < 0)
+                        continue;
+                if (setns(fd, oci_ns_clone_flag(order[i])) < 0)
+                        return cella_errno(err, errno, "join %s namespace",
+                                           oci_ns_type_name(order[i]));
+        }
+        return 0;
+}
+
+static int write_map(pid_t pid, const char *file, const struct oci_id_mapping *m, size_t n,
+                     struct cella_error *err)
+{
+        char buf[4096], path[64];
+        size_t len = 0;
+        for (size_t i = 0; i < n && len < sizeof(buf); i++)
+                len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n",
+                                        m[i].container_id, m[i].host_id, m[i].size);
+        if (len >= sizeof(buf))
+                return cella_err(err, E2BIG, "%s: too many id mappings", file);
+        snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
+        int r = fs_write_file(path, buf, len, 0);
+        if (r < 0)
+                return cella_errno(err, -r, "write \"%s\" (%s)", path,
+                                   strcmp(file, "uid_map") == 0 ? "linux.uidMappings"
+                                                                : "linux.gidMappings");
+        return 0;
+}
+
+int lnx_write_id_maps(pid_t pid, const struct oci_spec *spec, struct cella_error *err)
+{
+        const struct oci_linux *l = &spec->linux_;
+        /*
+         * An unprivileged writer may only map its own gid, and only after denying
+         * setgroups(2) (user_namespaces(7)); root keeps setgroups so additionalGids work.
+         */
+        if (geteuid() != 0) {
+                char path[64];
+                snprintf(path, sizeof(path), "/proc/%d/setgroups", pid);
+                int r = fs_write_file(path, "deny", 4, 0);
+                if (r < 0 && r != -ENOENT)
+                        return cella_errno(err, -r, "write \"%s\"", path);
+        }
+        int r = write_map(pid, "uid_map", l->uid_mappings, l->n_uid_mappings, err);
+        if (r < 0)
+                return r;
+        return write_map(pid, "gid_map", l->gid_mappings, l->n_gid_mappings, err);
+}
+
+int lnx_write_time_offsets(const struct oci_spec *spec, struct cella_error *err)
+{
+        static const char *const clocks[] = {"monotonic", "boottime"};
+        char buf[128];
+        size_t len = 0;
+        for (int i = 0; i < 2; i++) {
+                const struct oci_time_offset *o = &spec->linux_.time_offsets[i];
+                if (o->present)
+                        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s %lld %u\n",
+                                                clocks[i], (long long)o->secs, o->nanosecs);
+        }
+        if (len == 0)
+                return 0;
+        int r = fs_write_file("/proc/self/timens_offsets", buf, len, 0);
+        if (r < 0)
+                return cella_errno(err, -r, "write linux.timeOffsets to /proc/self/timens_offsets");
+        return 0;
+}

@@ -199,19 +199,23 @@ static int parse_root(struct json_object *root, struct oci_spec *s, struct cella
 }
 
 /*
- * runc 1.1 accepts a relative mount destination with a warning and resolves it against the
- * container's root; do the same, normalised to an absolute path so later code has one form.
+ * A relative mount destination is relative to the container's root: allowed since
+ * runtime-spec 1.2.0; runc 1.1 already accepts it for older documents with a warning, and so
+ * does cella. Normalised to an absolute path so later code has one form.
  */
-static int normalize_destination(struct oci_mount *m, const char *path, struct cella_error *err)
+static int normalize_destination(struct oci_mount *m, const char *path, bool warn,
+                                 struct cella_error *err)
 {
         char show[JSON_VALUE_SHOW_MAX];
         if (m->destination[0] == '/')
                 return 0;
         if (!m->destination[0])
                 return cella_err(err, EINVAL, "%s.destination: must not be empty", path);
-        log_warn("%s.destination: mount destination %s is not absolute; treating it as relative "
-                 "to the container root (like runc)",
-                 path, json_show_str(m->destination, show));
+        if (warn)
+                log_warn(
+                    "%s.destination: mount destination %s is not absolute; treating it as relative "
+                    "to the container root (like runc)",
+                    path, json_show_str(m->destination, show));
         size_t len = strlen(m->destination);
         char *abs = malloc(len + 2);
         if (!abs)
@@ -223,12 +227,12 @@ static int normalize_destination(struct oci_mount *m, const char *path, struct c
         return 0;
 }
 
-static int parse_mount(struct json_object *o, const char *p, struct oci_mount *m,
+static int parse_mount(struct json_object *o, const char *p, struct oci_mount *m, bool old_spec,
                        struct cella_error *err)
 {
         int r;
         if ((r = json_field_string(o, p, "destination", true, &m->destination, err)) < 0 ||
-            (r = normalize_destination(m, p, err)) < 0 ||
+            (r = normalize_destination(m, p, old_spec, err)) < 0 ||
             (r = json_field_string(o, p, "type", false, &m->type, err)) < 0 ||
             (r = json_field_string(o, p, "source", false, &m->source, err)) < 0 ||
             (r = json_field_strv(o, p, "options", false, &m->options, &m->n_options, err)) < 0 ||
@@ -254,11 +258,13 @@ static int parse_mounts(struct json_object *root, struct oci_spec *s, struct cel
                 return r;
         s->mounts = elems;
         n = json_object_array_length(arr);
+        bool old_spec =
+            strncmp(s->oci_version, "1.0.", 4) == 0 || strncmp(s->oci_version, "1.1.", 4) == 0;
         for (size_t i = 0; i < n; i++) {
                 if ((r = spec_array_obj(arr, "mounts", i, p, &o, err)) < 0)
                         return r;
                 s->n_mounts = i + 1;
-                if ((r = parse_mount(o, p, &s->mounts[i], err)) < 0)
+                if ((r = parse_mount(o, p, &s->mounts[i], old_spec, err)) < 0)
                         return r;
         }
         return 0;
@@ -364,8 +370,9 @@ static int parse_rlimit(struct json_object *o, const char *p, struct oci_rlimit 
             (r = spec_req_uint(o, p, "soft", UINT64_MAX, &rl->soft, err)) < 0)
                 return r;
         if (rl->soft > rl->hard)
-                return cella_err(err, EINVAL, "%s: soft limit %llu exceeds hard limit %llu", p,
-                                 (unsigned long long)rl->soft, (unsigned long long)rl->hard);
+                return cella_err(err, EINVAL, "%s: %s soft limit %llu exceeds hard limit %llu", p,
+                                 rl->type, (unsigned long long)rl->soft,
+                                 (unsigned long long)rl->hard);
         return 0;
 }
 

@@ -1,1 +1,326 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The container init, from clone() to execve(). Setup is a table of ordered steps; any failure
+ * is sent to the parent as a struct cella_error and the child leaves with _exit(). No step may
+ * allocate in ways that need freeing: the process ends in execve or _exit.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/fs.h"
+#include "linux/capabilities.h"
+#include "linux/process.h"
+#include "linux/seccomp_filter.h"
+#include "linux/sysctls.h"
+#include "linux/terminal.h"
+#include "runtime/container.h"
+#include "runtime/sync.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+struct child {
+        struct rt_ctx *c;
+        struct lnx_rootfs rootfs;
+        int pty_slave;
+        char exe[PATH_MAX];
+        char **env; /* process.env, plus HOME when it was missing */
+};
+
+static int wait_for(struct child *ch, enum rt_sync_type type, struct cella_error *err)
+{
+        struct rt_sync_msg m;
+        int r = rt_sync_recv(ch->c->sync_fd[1], &m);
+        if (r < 0)
+                return cella_errno(err, -r, "wait for the runtime");
+        if (m.type != type)
+                return cella_err(err, EPROTO, "unexpected message %d from the runtime", m.type);
+        return 0;
+}
+
+static int step_namespaces(struct child *ch, struct cella_error *err)
+{
+        const struct lnx_ns_plan *ns = &ch->c->ns;
+        /* In a user namespace our host ids are unmapped until we take the mapped root's. */
+        if (oci_spec_namespace(ch->c->spec, OCI_NS_USER) &&
+            (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+                return cella_errno(err, errno,
+                                   "become root in the user namespace (is uid/gid 0 mapped?)");
+        if (ns->new_cgroup && unshare(CLONE_NEWCGROUP) < 0)
+                return cella_errno(err, errno, "create cgroup namespace");
+        if (ns->new_time) {
+                if (unshare(CLONE_NEWTIME) < 0)
+                        return cella_errno(err, errno, "create time namespace");
+                return lnx_write_time_offsets(ch->c->spec, err);
+        }
+        return 0;
+}
+
+static int step_process_limits(struct child *ch, struct cella_error *err)
+{
+        const struct oci_process *p = &ch->c->spec->process;
+        /*
+         * Not dumpable until execve: nothing in the container may open /proc/<init>/exe,
+         * which is still the host's cella binary (the CVE-2019-5736 class).
+         */
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                return cella_errno(err, errno, "prctl(PR_SET_DUMPABLE)");
+        int r = lnx_set_rlimits(p, err);
+        if (r == 0)
+                r = lnx_set_oom_score_adj(p, err);
+        if (r == 0 && !ch->c->opts->no_new_keyring)
+                r = lnx_new_session_keyring(ch->c->id, err);
+        return r;
+}
+
+/*
+ * The host's /dev/null, opened here because a bind source must be in our own mount namespace;
+ * checked to be the real null device so masking cannot be redirected (CVE-2025-31133 class).
+ */
+static int open_dev_null(struct cella_error *err)
+{
+        struct stat st;
+        int fd = open("/dev/null", O_PATH | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return cella_errno(err, errno, "open host \"/dev/null\"");
+        if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
+                close(fd);
+                return cella_err(err, ENODEV, "host \"/dev/null\" is not the null device");
+        }
+        return fd;
+}
+
+static int step_rootfs(struct child *ch, struct cella_error *err)
+{
+        struct rt_ctx *c = ch->c;
+        int null_fd = open_dev_null(err);
+        if (null_fd < 0)
+                return null_fd;
+        ch->rootfs = (struct lnx_rootfs){
+            .spec = c->spec,
+            .rootfs = c->rootfs,
+            .bundle = c->bundle,
+            .root_fd = -1,
+            .dev_null_fd = null_fd,
+            .userns = oci_spec_namespace(c->spec, OCI_NS_USER) != NULL,
+            .cgroupns = c->ns.new_cgroup || c->ns.join_fd[OCI_NS_CGROUP] >= 0,
+            .cgroups = c->cg_mounts,
+            .n_cgroups = c->n_cg_mounts,
+        };
+        int r = lnx_rootfs_prepare(&ch->rootfs, err);
+        if (r < 0)
+                return r;
+        /* process.cwd is created if missing, as runc does; a file there is an error. */
+        _cleanup_close_ int cwd =
+            fs_mkdir_p_in_root(ch->rootfs.root_fd, c->spec->process.cwd, 0755, err);
+        if (cwd < 0)
+                return cella_err_prefix(err, "process.cwd \"%s\"", c->spec->process.cwd);
+        return 0;
+}
+
+static int step_console(struct child *ch, struct cella_error *err)
+{
+        struct rt_ctx *c = ch->c;
+        if (!c->spec->process.terminal)
+                return 0;
+        _cleanup_close_ int master = -1;
+        int r =
+            lnx_terminal_open(ch->rootfs.root_fd, &c->spec->process, &master, &ch->pty_slave, err);
+        if (r < 0)
+                return r;
+        char name[64] = "/dev/console";
+        unsigned int n;
+        if (ioctl(master, TIOCGPTN, &n) == 0)
+                snprintf(name, sizeof(name), "/dev/pts/%u", n);
+        r = lnx_send_fd(c->console_fd, master, name, err);
+        close(c->console_fd);
+        c->console_fd = -1;
+        return r;
+}
+
+static int step_hooks(struct child *ch, struct cella_error *err)
+{
+        if (!rt_has_create_hooks(ch->c->spec))
+                return 0;
+        int r = rt_sync_send(ch->c->sync_fd[1], RT_SYNC_HOOKS, 0, NULL);
+        if (r < 0)
+                return cella_errno(err, -r, "ask the runtime to run hooks");
+        return wait_for(ch, RT_SYNC_HOOKS_DONE, err);
+}
+
+static int step_pivot(struct child *ch, struct cella_error *err)
+{
+        int r = 0;
+        if (oci_spec_namespace(ch->c->spec, OCI_NS_UTS))
+                r = lnx_set_hostname(ch->c->spec, err);
+        if (r == 0)
+                r = lnx_sysctl_apply(ch->rootfs.root_fd, ch->c->spec, err);
+        if (r == 0)
+                r = lnx_rootfs_protect(&ch->rootfs, err);
+        close(ch->rootfs.dev_null_fd);
+        ch->rootfs.dev_null_fd = -1;
+        if (r == 0)
+                r = lnx_rootfs_pivot(&ch->rootfs, ch->c->opts->no_pivot, err);
+        return r;
+}
+
+static int step_identity(struct child *ch, struct cella_error *err)
+{
+        const struct oci_process *p = &ch->c->spec->process;
+        int r = 0;
+        if (p->has_capabilities)
+                r = lnx_caps_drop_bounding(&p->capabilities, err);
+        if (r == 0)
+                r = lnx_switch_user(p, ch->c->setgroups_allowed, err);
+        if (r == 0 && p->has_capabilities)
+                r = lnx_caps_apply(&p->capabilities, err);
+        if (r < 0)
+                return r;
+        if (chdir(p->cwd) < 0)
+                return cella_errno(err, errno, "process.cwd: chdir \"%s\"", p->cwd);
+        if (ch->pty_slave >= 0) {
+                r = lnx_terminal_make_controlling(ch->pty_slave, err);
+                if (r < 0)
+                        return r;
+        }
+        ch->env = lnx_env_with_home(p);
+        if (!ch->env)
+                return cella_err(err, ENOMEM, "out of memory");
+        return lnx_find_executable(p, ch->exe, sizeof(ch->exe), err);
+}
+
+static int step_lockdown(struct child *ch, struct cella_error *err)
+{
+        const struct oci_process *p = &ch->c->spec->process;
+        if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return cella_errno(err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
+        /* Only fds 0-2 and --preserve-fds cross execve (the CVE-2024-21626 class). */
+        unsigned int first = 3 + (unsigned int)ch->c->opts->preserve_fds;
+        if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+                return cella_errno(err, errno, "mark inherited fds close-on-exec");
+        return 0;
+}
+
+/* Loads the filter and, for SCMP_ACT_NOTIFY, hands the listener fd to the parent. */
+static int load_seccomp(struct child *ch, struct cella_error *err)
+{
+        int notify = -1;
+        int r = lnx_seccomp_load(ch->c->seccomp, &notify, err);
+        if (r < 0 || notify < 0)
+                return r;
+        int fd = ch->c->sync_fd[1];
+        r = rt_sync_send(fd, RT_SYNC_SECCOMP_FD, 0, NULL);
+        if (r == 0)
+                r = lnx_send_fd(fd, notify, "seccomp", err);
+        close(notify);
+        if (r < 0)
+                return cella_errno(err, -r, "send the seccomp notify fd");
+        return wait_for(ch, RT_SYNC_SECCOMP_FD_DONE, err);
+}
+
+/*
+ * Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the user switch may drop:
+ * then it is loaded before the identity step (as runc does); otherwise last of all.
+ */
+static int step_seccomp_early(struct child *ch, struct cella_error *err)
+{
+        if (!ch->c->seccomp || ch->c->spec->process.no_new_privileges)
+                return 0;
+        return load_seccomp(ch, err);
+}
+
+static int step_seccomp_last(struct child *ch, struct cella_error *err)
+{
+        if (!ch->c->seccomp || !ch->c->spec->process.no_new_privileges)
+                return 0;
+        return load_seccomp(ch, err);
+}
+
+typedef int (*child_step)(struct child *ch, struct cella_error *err);
+
+/* In order; seccomp last (with no_new_privs), so the runtime's own setup is not filtered. */
+static const child_step steps[] = {
+    step_namespaces, step_process_limits, step_rootfs,   step_console,  step_hooks,
+    step_pivot,      step_seccomp_early,  step_identity, step_lockdown, step_seccomp_last,
+};
+
+/* Blocks until `cella start` writes to exec.fifo: poll(2) sleeps, no busy-waiting. */
+static int wait_for_start(int fifo_fd)
+{
+        struct pollfd pfd = {.fd = fifo_fd, .events = POLLIN};
+        for (;;) {
+                int n = poll(&pfd, 1, -1);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                char b;
+                ssize_t got = read(fifo_fd, &b, 1);
+                if (got == 1)
+                        return 0;
+                if (got < 0 && errno != EAGAIN && errno != EINTR)
+                        return -errno;
+                /* A writer came and went without writing: wait for the real one. */
+                if (got == 0) {
+                        struct timespec ts = {0, 1000000};
+                        nanosleep(&ts, NULL);
+                }
+        }
+}
+
+static void reset_signals(void)
+{
+        struct sigaction sa = {.sa_handler = SIG_DFL};
+        for (int sig = 1; sig < NSIG; sig++)
+                sigaction(sig, &sa, NULL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+_Noreturn static void fail(struct rt_ctx *c, struct cella_error *err)
+{
+        rt_sync_send(c->sync_fd[1], RT_SYNC_ERROR, 0, err);
+        _exit(1);
+}
+
+_Noreturn void rt_child_main(struct rt_ctx *c)
+{
+        struct child ch = {.c = c, .pty_slave = -1};
+        struct cella_error err = {0};
+        /* The state directory's flock is shared with us through the fd: let go of it. */
+        close(c->sync_fd[0]);
+        close(c->dir_fd);
+        close(c->root_fd);
+        if (wait_for(&ch, RT_SYNC_GO, &err) < 0)
+                _exit(1); /* the parent is gone or failed: nobody to report to */
+        for (size_t i = 0; i < ARRAY_SIZE(steps); i++)
+                if (steps[i](&ch, &err) < 0)
+                        fail(c, &err);
+        if (rt_sync_send(c->sync_fd[1], RT_SYNC_READY, 0, NULL) < 0)
+                _exit(1);
+        close(c->sync_fd[1]);
+        if (wait_for_start(c->fifo_fd) < 0)
+                _exit(1);
+        close(c->fifo_fd);
+        reset_signals();
+        execve(ch.exe, c->spec->process.args, ch.env);
+        dprintf(STDERR_FILENO, "cella: exec \"%s\": %s\n", ch.exe, strerror(errno));
+        _exit(127);
+}

@@ -1,1 +1,279 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* start, kill, delete, state, list: the commands that act on an existing container. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/fs.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "runtime/hooks.h"
+#include "runtime/internal.h"
+#include "runtime/runtime.h"
+#include "runtime/state.h"
+
+void rt_timestamp(char *buf, size_t size)
+{
+        struct timespec ts;
+        struct tm tm;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(buf + n, size - n, ".%09ldZ", ts.tv_nsec);
+}
+
+int rt_write_pid_file(const char *path, pid_t pid, struct cella_error *err)
+{
+        char buf[32], dir[PATH_MAX];
+        int n = snprintf(buf, sizeof(buf), "%d", pid);
+        snprintf(dir, sizeof(dir), "%s", path);
+        char *slash = strrchr(dir, '/');
+        const char *name = slash ? slash + 1 : path;
+        if (slash)
+                *slash = '\0';
+        _cleanup_close_ int dfd =
+            open(slash ? (dir[0] ? dir : "/") : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int r = dfd < 0 ? -errno : fs_write_atomic_at(dfd, name, buf, (size_t)n, 0644);
+        if (r < 0)
+                return cella_errno(err, -r, "write --pid-file \"%s\"", path);
+        return 0;
+}
+
+struct json_object *rt_annotations_json(const struct oci_spec *spec)
+{
+        if (spec->n_annotations == 0)
+                return NULL;
+        struct json_object *o = json_object_new_object();
+        for (size_t i = 0; i < spec->n_annotations; i++)
+                json_object_object_add(o, spec->annotations[i].key,
+                                       json_object_new_string(spec->annotations[i].value));
+        return o;
+}
+
+void handle_close(struct handle *h)
+{
+        if (h->loaded)
+                rt_state_free(&h->st);
+        if (h->dir_fd >= 0)
+                close(h->dir_fd);
+        if (h->root_fd >= 0)
+                close(h->root_fd);
+}
+
+int handle_open(struct handle *h, const char *root, const char *id, bool lock,
+                struct cella_error *err)
+{
+        *h = (struct handle){.root_fd = -1, .dir_fd = -1};
+        h->root_fd = rt_root_open(root, false, err);
+        if (h->root_fd == -ENOENT)
+                return cella_err(err, ENOENT, "container \"%s\" does not exist", id);
+        if (h->root_fd < 0)
+                return h->root_fd;
+        h->dir_fd = rt_container_dir_open(h->root_fd, id, lock, err);
+        if (h->dir_fd < 0)
+                return h->dir_fd;
+        int r = rt_state_load(h->dir_fd, id, &h->st, err);
+        h->loaded = r == 0;
+        return r;
+}
+
+static const char *oci_state_text(const struct rt_state *st, enum rt_status s,
+                                  struct json_object **holder)
+{
+        *holder = rt_state_to_oci(st, s);
+        return json_to_string(*holder, 0);
+}
+
+/* Signals the init only if it is still the process we created (pidfd: no pid-reuse race). */
+static int signal_init(const struct rt_state *st, int sig, struct cella_error *err)
+{
+        _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, st->pid, 0);
+        if (pidfd < 0 || rt_pid_start_time(st->pid) != st->start_time)
+                return cella_err(err, ESRCH, "container \"%s\" is not running", st->id);
+        if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
+                return cella_errno(err, errno, "send signal %d to container \"%s\"", sig, st->id);
+        return 0;
+}
+
+/* poststart and poststop failures are warnings only (runtime.md). */
+static void run_state_hooks(const struct rt_state *st, const char *kind, enum rt_status s)
+{
+        struct json_object *hooks = NULL;
+        if (!st->hooks || !json_object_object_get_ex(st->hooks, kind, &hooks))
+                return;
+        _cleanup_(json_object_putp) struct json_object *o = NULL;
+        const char *state = oci_state_text(st, s, &o);
+        struct cella_error err = {0};
+        if (rt_hooks_run_json(hooks, kind, state, &err) < 0)
+                log_warn("%s", err.msg);
+}
+
+int rt_start(const char *root, const char *id, struct cella_error *err)
+{
+        struct handle h;
+        _cleanup_close_ int fifo = -1;
+        int r = handle_open(&h, root, id, true, err);
+        if (r < 0)
+                goto out;
+        enum rt_status s = rt_state_status(h.dir_fd, &h.st);
+        if (s != RT_CREATED) {
+                r = cella_err(err, EINVAL, "cannot start container \"%s\": it is %s, not created",
+                              id, rt_status_name(s));
+                goto out;
+        }
+        fifo = openat(h.dir_fd, "exec.fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fifo < 0) {
+                r = cella_errno(err, errno == ENXIO ? ESRCH : errno,
+                                "cannot start container \"%s\": its init is gone", id);
+                goto out;
+        }
+        /* Unlink first, so nobody sees "created" once the init may already be running. */
+        unlinkat(h.dir_fd, "exec.fifo", 0);
+        if (write(fifo, "0", 1) != 1) {
+                r = cella_errno(err, errno, "start container \"%s\"", id);
+                goto out;
+        }
+        run_state_hooks(&h.st, "poststart", RT_RUNNING);
+out:
+        handle_close(&h);
+        return r;
+}
+
+int rt_kill(const char *root, const char *id, int sig, bool all, struct cella_error *err)
+{
+        struct handle h;
+        int r = handle_open(&h, root, id, true, err);
+        if (r == 0) {
+                enum rt_status s = rt_state_status(h.dir_fd, &h.st);
+                if (s == RT_STOPPED)
+                        r = cella_err(err, ESRCH, "cannot kill container \"%s\": it is not running",
+                                      id);
+                else if (all && h.st.has_cgroup)
+                        r = cg_kill_all(&h.st.cg, sig, err);
+                else
+                        r = signal_init(&h.st, sig, err);
+        }
+        handle_close(&h);
+        return r;
+}
+
+/* Waits up to timeout_ms for pid to exit (pidfd poll: works for non-children too). */
+static bool wait_exit(pid_t pid, int timeout_ms)
+{
+        _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        if (pidfd < 0)
+                return true;
+        struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
+        int n;
+        do
+                n = poll(&pfd, 1, timeout_ms);
+        while (n < 0 && errno == EINTR);
+        return n != 0;
+}
+
+static int destroy(struct handle *h, const char *id, struct cella_error *err)
+{
+        if (h->st.has_cgroup) {
+                int r = cg_destroy(&h->st.cg, true, err);
+                if (r < 0)
+                        return cella_err_prefix(err, "delete container \"%s\"", id);
+        }
+        run_state_hooks(&h->st, "poststop", RT_STOPPED);
+        if (rt_container_dir_remove(h->root_fd, id) < 0)
+                return cella_errno(err, errno, "remove state of \"%s\"", id);
+        return 0;
+}
+
+/* A state directory with no usable state.json (a create that crashed): remove it. */
+static int delete_broken(struct handle *h, const char *id, bool force, struct cella_error *err)
+{
+        if (!force)
+                return -(err->code ? err->code : EINVAL);
+        cella_error_clear(err);
+        rt_container_dir_remove(h->root_fd, id);
+        return 0;
+}
+
+int rt_delete(const char *root, const char *id, bool force, struct cella_error *err)
+{
+        struct handle h;
+        int r = handle_open(&h, root, id, true, err);
+        if (r == -ENOENT && force && h.dir_fd < 0) {
+                cella_error_clear(err); /* runc: delete --force of a missing container succeeds */
+                r = 0;
+        } else if (r < 0 && h.dir_fd >= 0) {
+                r = delete_broken(&h, id, force, err);
+        } else if (r == 0) {
+                enum rt_status s = rt_state_status(h.dir_fd, &h.st);
+                if ((s == RT_RUNNING || s == RT_PAUSED) && !force) {
+                        r = cella_err(err, EBUSY,
+                                      "cannot delete container \"%s\" that is not stopped: %s "
+                                      "(stop it first, or use delete --force)",
+                                      id, rt_status_name(s));
+                } else {
+                        if (s != RT_STOPPED) {
+                                signal_init(&h.st, SIGKILL, err);
+                                /* A frozen process cannot die: thaw it after the signal. */
+                                if (s == RT_PAUSED)
+                                        cg_freeze(&h.st.cg, false, err);
+                                cella_error_clear(err);
+                                wait_exit(h.st.pid, 10000);
+                        }
+                        r = destroy(&h, id, err);
+                }
+        }
+        handle_close(&h);
+        return r;
+}
+
+static struct json_object *creating_state(const char *id)
+{
+        struct rt_state st = {
+            .id = (char *)id, .bundle = "", .rootfs = "", .created = "", .owner = ""};
+        return rt_state_to_oci(&st, RT_CREATING);
+}
+
+int rt_state(const char *root, const char *id, struct json_object **ret, struct cella_error *err)
+{
+        struct handle h;
+        int r = handle_open(&h, root, id, false, err);
+        if (r == -EAGAIN) {
+                cella_error_clear(err);
+                *ret = creating_state(id);
+                r = 0;
+        } else if (r == 0) {
+                *ret = rt_state_to_oci(&h.st, rt_state_status(h.dir_fd, &h.st));
+        }
+        handle_close(&h);
+        return r;
+}
+
+int rt_list(const char *root, struct json_object **ret_array, struct cella_error *err)
+{
+        *ret_array = json_object_new_array();
+        _cleanup_closedir_ DIR *d = opendir(root);
+        if (!d)
+                return errno == ENOENT
+                           ? 0
+                           : cella_errno(err, errno, "open state directory \"%s\"", root);
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                struct json_object *o = NULL;
+                struct cella_error ignored = {0};
+                if (rt_state(root, de->d_name, &o, &ignored) == 0)
+                        json_object_array_add(*ret_array, o);
+        }
+        return 0;
+}

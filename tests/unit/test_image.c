@@ -14,6 +14,7 @@
 
 #include "image/digest.h"
 #include "image/manifest.h"
+#include "image/reference.h"
 #include "image/unpack.h"
 #include "image/user.h"
 
@@ -207,13 +208,68 @@ static void test_manifest_parse(void **state)
         assert_non_null(strstr(err.msg, "layers"));
 }
 
+static void check_ref(const char *in, const char *domain, const char *path, const char *tag,
+                      const char *digest, const char *full)
+{
+        struct img_ref r;
+        struct cella_error err = {0};
+        char buf[IMG_REF_NAME_MAX];
+        assert_int_equal(img_ref_parse(in, &r, &err), 0);
+        assert_string_equal(r.domain, domain);
+        assert_string_equal(r.path, path);
+        assert_string_equal(r.tag, tag);
+        assert_string_equal(r.digest, digest);
+        img_ref_format(&r, buf);
+        assert_string_equal(buf, full);
+}
+
+static void test_reference_parse(void **state)
+{
+        check_ref("busybox", "docker.io", "library/busybox", "latest", "",
+                  "docker.io/library/busybox:latest");
+        check_ref("user/app:v1.2-rc_3", "docker.io", "user/app", "v1.2-rc_3", "",
+                  "docker.io/user/app:v1.2-rc_3");
+        check_ref("localhost:5000/app", "localhost:5000", "app", "latest", "",
+                  "localhost:5000/app:latest");
+        check_ref("localhost/app:x", "localhost", "app", "x", "", "localhost/app:x");
+        check_ref("registry.example.com/a/b/c:tag", "registry.example.com", "a/b/c", "tag", "",
+                  "registry.example.com/a/b/c:tag");
+        check_ref("127.0.0.1:5000/x@sha256:" HEX64, "127.0.0.1:5000", "x", "", "sha256:" HEX64,
+                  "127.0.0.1:5000/x@sha256:" HEX64);
+        check_ref("app:1@sha256:" HEX64, "docker.io", "library/app", "1", "sha256:" HEX64,
+                  "docker.io/library/app:1@sha256:" HEX64);
+        check_ref("a__b/c-d--e.f", "docker.io", "a__b/c-d--e.f", "latest", "",
+                  "docker.io/a__b/c-d--e.f:latest");
+        check_ref("[::1]:5000/x:y", "[::1]:5000", "x", "y", "", "[::1]:5000/x:y");
+
+        struct img_ref r;
+        struct cella_error err = {0};
+        const char *bad[] = {"",      "UPPER",          "app:",           "app:-tag", "a//b",
+                             "/abs",  "app@sha256:123", "app@md5:" HEX64, "-app",     "app-",
+                             "a___b", "reg:99999999/x", "app:tag:more",   "a b"};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                if (img_ref_parse(bad[i], &r, &err) == 0)
+                        fail_msg("\"%s\" should not parse", bad[i]);
+        }
+        char buf[IMG_REF_NAME_MAX];
+        assert_int_equal(img_ref_parse("docker.io/library/busybox:1", &r, &err), 0);
+        img_ref_familiar(&r, buf);
+        assert_string_equal(buf, "busybox:1");
+        assert_int_equal(img_ref_parse("quay.io/x/y", &r, &err), 0);
+        img_ref_familiar(&r, buf);
+        assert_string_equal(buf, "quay.io/x/y:latest");
+        img_ref_repository(&r, buf);
+        assert_string_equal(buf, "quay.io/x/y");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_digest_check), cmocka_unit_test(test_sha256),
-            cmocka_unit_test(test_path_clean),   cmocka_unit_test(test_whiteout_kind),
-            cmocka_unit_test(test_user_resolve), cmocka_unit_test(test_platform),
-            cmocka_unit_test(test_index_select), cmocka_unit_test(test_manifest_parse),
+            cmocka_unit_test(test_digest_check),    cmocka_unit_test(test_sha256),
+            cmocka_unit_test(test_path_clean),      cmocka_unit_test(test_whiteout_kind),
+            cmocka_unit_test(test_user_resolve),    cmocka_unit_test(test_platform),
+            cmocka_unit_test(test_index_select),    cmocka_unit_test(test_manifest_parse),
+            cmocka_unit_test(test_reference_parse),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

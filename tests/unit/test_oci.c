@@ -507,7 +507,7 @@ static const struct bad_case bad_cases[] = {
      "process.rlimits[0].type: unknown rlimit \"RLIMIT_FOO\""},
     {"process.rlimits[0].type", NULL, "process.rlimits[0].type: required field missing"},
     {"process.rlimits[0].soft", "2048",
-     "process.rlimits[0]: soft limit 2048 exceeds hard limit 1024"},
+     "process.rlimits[0]: RLIMIT_NOFILE soft limit 2048 exceeds hard limit 1024"},
     {"process.rlimits[0].hard", NULL, "process.rlimits[0].hard: required field missing"},
     {"process.rlimits[0].hard", "-1",
      "process.rlimits[0].hard: -1 out of range [0, 18446744073709551615]"},
@@ -696,6 +696,19 @@ static void test_bad_json(void **state)
         expect_error("12", "config: expected an object, got 12");
         expect_error("{\"a\":tru}", "invalid JSON at line 1 (byte 8): boolean expected");
         expect_error("{}", "ociVersion: required field missing");
+        /* json-c would saturate these to INT64/UINT64 limits; a typo must not mean "unlimited". */
+        expect_error("{\"x\":[1,\"2\",99999999999999999999]}",
+                     "invalid JSON at line 1 (byte 12): integer 99999999999999999999 does not fit "
+                     "in 64 bits");
+        expect_error("{\"x\":\n-9223372036854775809}",
+                     "invalid JSON at line 2 (byte 6): integer -9223372036854775809 does not fit "
+                     "in 64 bits");
+        expect_error("{\"99999999999999999999\":1.99999999999999999999,\"y\":1e400}",
+                     "ociVersion: required field missing");
+        struct oci_spec *s = NULL;
+        struct cella_error err = {0};
+        assert_int_equal(oci_spec_parse("{} \0", 4, &s, &err), -EINVAL);
+        assert_string_equal(err.msg, "invalid JSON: trailing data at byte 3");
 }
 
 static void test_versions(void **state)
@@ -733,6 +746,11 @@ static void test_relative_mount_destination(void **state)
             parse_ok("{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},"
                      "\"mounts\":[{\"destination\":\"data/x\",\"type\":\"tmpfs\"}]}");
         assert_string_equal(s->mounts[0].destination, "/data/x");
+        oci_spec_free(s);
+        /* Allowed without a warning since runtime-spec 1.2.0. */
+        s = parse_ok("{\"ociVersion\":\"1.2.0\",\"root\":{\"path\":\"r\"},"
+                     "\"mounts\":[{\"destination\":\"run\",\"type\":\"tmpfs\"}]}");
+        assert_string_equal(s->mounts[0].destination, "/run");
         oci_spec_free(s);
 }
 

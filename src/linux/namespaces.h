@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* Namespaces: which to create, which to join (by path), user-namespace id maps, time offsets. */
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "base/error.h"
+#include "oci/spec.h"
+
+struct lnx_ns_plan {
+        int clone_flags;           /* CLONE_NEW* for namespaces to create (time excluded) */
+        bool new_time;             /* unshare(CLONE_NEWTIME) in the child (offsets need it) */
+        bool new_cgroup;           /* unshare(CLONE_NEWCGROUP) after the cgroup is joined */
+        int join_fd[OCI_NS_COUNT]; /* fds of namespaces to join by path, -1 otherwise */
+        bool any_join;
+};
+
+/* Builds the plan from linux.namespaces and opens every ns path (errors name the field). */
+int lnx_ns_plan_init(const struct oci_spec *spec, struct lnx_ns_plan *ret_plan,
+                     struct cella_error *err);
+void lnx_ns_plan_close(struct lnx_ns_plan *plan);
+
+/* Child side: setns() into every namespace joined by path, user namespace first. */
+int lnx_ns_join(struct lnx_ns_plan *plan, struct cella_error *err);
+
+/* Parent side: writes uid_map/gid_map (and setgroups when needed) for pid. */
+int lnx_write_id_maps(pid_t pid, const struct oci_spec *spec, struct cella_error *err);
+
+/* Child side, after unshare(CLONE_NEWTIME): writes linux.timeOffsets to timens_offsets. */
+int lnx_write_time_offsets(const struct oci_spec *spec, struct cella_error *err);

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * Parent <-> container-init protocol over one SOCK_SEQPACKET|SOCK_CLOEXEC socketpair.
+ * Each message is one struct rt_sync_msg (fixed size, so an error travels without allocation).
+ *
+ *   parent (cella create)                      child (container init)
+ *   ---------------------                      ----------------------
+ *                                              [slow path: setns by path, unshare, fork;
+ *                  <------------------ PID      the intermediate reports the init's pid]
+ *   write id maps, join cgroup
+ *   GO  ------------------------------------>  mounts, devices, console
+ *                  <------------------ HOOKS    (only when prestart/createRuntime/
+ *   run prestart + createRuntime hooks          createContainer hooks exist)
+ *   HOOKS_DONE  ---------------------------->  pivot_root, masks, sysctl, user, caps, seccomp
+ *                  <------ SECCOMP_FD + fd      (only with SCMP_ACT_NOTIFY rules)
+ *   send it to listenerPath
+ *   SECCOMP_FD_DONE  ----------------------->
+ *                  <------------------ READY    then waits on exec.fifo for `start`
+ *                  <------------------ ERROR    (instead, on any failure: code + message)
+ *
+ * EOF before READY means the child died; the parent reports its exit status.
+ */
+
+#include <sys/types.h>
+
+#include "base/error.h"
+
+enum rt_sync_type {
+        RT_SYNC_PID = 1,
+        RT_SYNC_GO,
+        RT_SYNC_HOOKS,
+        RT_SYNC_HOOKS_DONE,
+        RT_SYNC_READY,
+        RT_SYNC_ERROR,
+        RT_SYNC_SECCOMP_FD, /* followed by one SCM_RIGHTS message carrying the fd */
+        RT_SYNC_SECCOMP_FD_DONE,
+};
+
+struct rt_sync_msg {
+        enum rt_sync_type type;
+        pid_t pid;
+        struct cella_error err;
+};
+
+int rt_sync_send(int fd, enum rt_sync_type type, pid_t pid, const struct cella_error *err);
+/* Returns 0 and fills msg, -EPIPE on EOF, other negative errno on failure. */
+int rt_sync_recv(int fd, struct rt_sync_msg *msg);
