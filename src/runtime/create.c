@@ -25,6 +25,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "linux/namespaces.h"
+#include "linux/schedule.h"
 #include "linux/seccomp_filter.h"
 #include "linux/terminal.h"
 #include "linux/sysctls.h"
@@ -120,6 +121,11 @@ static int validate(struct rt_ctx *c, bool foreground, struct cella_error *err)
                     "hostname: setting it needs a UTS namespace; add {\"type\": \"uts\"} "
                     "to linux.namespaces");
         r = check_arg_size(&s->process, err);
+        if (r == 0)
+                r = lnx_sched_validate(s, err);
+        lnx_lsm_detect("", &c->lsm);
+        if (r == 0)
+                r = lnx_lsm_validate(s, &c->lsm, err);
         if (r < 0)
                 return r;
         if (c->opts->preserve_fds < 0)
