@@ -182,12 +182,9 @@ static void plan_cgroup_mounts(struct rt_ctx *c)
         const struct cgroup *cg = &c->cg;
         for (size_t i = 0; i < cg->n_h && i < CG_MAX_HIERARCHIES; i++) {
                 const struct cg_hierarchy *h = &cg->h[i];
-                size_t plen = strlen(h->path), rlen = strlen(cg->rel_path);
-                char mnt[PATH_MAX];
-                snprintf(mnt, sizeof(mnt), "%.*s", (int)(plen > rlen ? plen - rlen : plen),
-                         h->path);
-                const char *base = strrchr(mnt, '/');
-                snprintf(c->cg_names[i], sizeof(c->cg_names[i]), "%.63s", base ? base + 1 : mnt);
+                const char *base = strrchr(h->mount, '/');
+                snprintf(c->cg_names[i], sizeof(c->cg_names[i]), "%.63s",
+                         base ? base + 1 : h->mount);
                 if (strncmp(h->controllers, "name=", 5) == 0)
                         snprintf(c->cg_options[i], sizeof(c->cg_options[i]), "none,%s",
                                  h->controllers);
