@@ -9,6 +9,9 @@
 #include "cli/cli.h"
 #include "runtime/exec.h"
 
+/* runc exits 255 when exec itself fails, so callers can tell it from the process's status. */
+#define EXEC_FAILED 255
+
 static const char *arg_process, *arg_console_socket, *arg_pid_file, *arg_cwd, *arg_user;
 static const char *arg_apparmor, *arg_process_label;
 static bool arg_tty, arg_detach, arg_no_new_privs, arg_ignore_paused;
@@ -61,17 +64,19 @@ int cli_cmd_exec(const struct cli_global *g, int argc, char **argv)
 {
         int first = cli_parse("exec", argc, argv, cli_exec_opts);
         if (first < 0)
-                return 1;
+                return EXEC_FAILED;
         if (first >= argc) {
                 log_error("exec: expects a container id; see cella exec --help");
-                return 1;
+                return EXEC_FAILED;
         }
         const char *id = argv[first];
         char **args = argv + first + 1;
         if (args[0] && strcmp(args[0], "--") == 0)
                 args++;
-        if (!arg_process && !args[0])
-                return cli_fail("exec: args must not be empty (give a command or --process)");
+        if (!arg_process && !args[0]) {
+                cli_fail("exec failed: args must not be empty (give a command or --process)");
+                return EXEC_FAILED;
+        }
         struct rt_exec_opts o = {
             .process_file = arg_process,
             .args = args,
@@ -99,7 +104,9 @@ int cli_cmd_exec(const struct cli_global *g, int argc, char **argv)
         struct cella_error err = {0};
         int status = 0;
         int r = rt_exec(state_root(g, buf, sizeof(buf)), id, &o, &status, &err);
-        if (r < 0)
-                return cli_fail("%s", err.msg[0] ? err.msg : strerror(-r));
+        if (r < 0) {
+                cli_fail("exec failed: %s", err.msg[0] ? err.msg : strerror(-r));
+                return EXEC_FAILED;
+        }
         return status;
 }
