@@ -4,6 +4,7 @@
 /* The runc-compatible command line: option parsing shared by every command. */
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum opt_type { OPT_BOOL, OPT_STRING, OPT_INT, OPT_STRV };
 
@@ -49,8 +50,12 @@ struct cli_command {
         const struct cli_opt *opts;
 };
 
-/* The runtime commands (runtime_cmds.c), NULL-name terminated. */
+/* The command tables, each NULL-name terminated: runtime_cmds.c, cgroup_cmds.c. */
 extern const struct cli_command cli_runtime_commands[];
+extern const struct cli_command cli_cgroup_commands[];
+
+/* The state directory: --root, else /run/cella, or $XDG_RUNTIME_DIR/cella when not root. */
+const char *cli_state_root(const struct cli_global *g, char *buf, size_t size);
 
 /* `exec` (exec_cmd.c). */
 int cli_cmd_exec(const struct cli_global *g, int argc, char **argv);

@@ -43,23 +43,6 @@ const struct cli_opt cli_exec_opts[] = {
     {NULL, 0, 0, NULL, NULL, NULL},
 };
 
-/* The state directory, as the other runtime commands choose it. */
-static const char *state_root(const struct cli_global *g, char *buf, size_t size)
-{
-        if (g->root)
-                return g->root;
-        const char *xdg = getenv("XDG_RUNTIME_DIR");
-        if (geteuid() != 0 && xdg && *xdg) {
-                snprintf(buf, size, "%s/cella", xdg);
-                return buf;
-        }
-        if (geteuid() != 0) {
-                snprintf(buf, size, "/run/user/%u/cella", geteuid());
-                return buf;
-        }
-        return "/run/cella";
-}
-
 int cli_cmd_exec(const struct cli_global *g, int argc, char **argv)
 {
         int first = cli_parse("exec", argc, argv, cli_exec_opts);
@@ -103,7 +86,7 @@ int cli_cmd_exec(const struct cli_global *g, int argc, char **argv)
         char buf[4096];
         struct cella_error err = {0};
         int status = 0;
-        int r = rt_exec(state_root(g, buf, sizeof(buf)), id, &o, &status, &err);
+        int r = rt_exec(cli_state_root(g, buf, sizeof(buf)), id, &o, &status, &err);
         if (r < 0) {
                 cli_fail("exec failed: %s", err.msg[0] ? err.msg : strerror(-r));
                 return EXEC_FAILED;

@@ -25,6 +25,7 @@
 #include "base/log.h"
 #include "linux/capabilities.h"
 #include "linux/process.h"
+#include "linux/schedule.h"
 #include "linux/seccomp_filter.h"
 #include "linux/sysctls.h"
 #include "linux/terminal.h"
@@ -90,6 +91,8 @@ static int step_process_limits(struct child *ch, struct cella_error *err)
         int r = lnx_set_rlimits(p, err);
         if (r == 0)
                 r = lnx_set_oom_score_adj(p, err);
+        if (r == 0)
+                r = lnx_sched_apply(p, err); /* real-time policies need our capabilities */
         if (r == 0 && !ch->c->opts->no_new_keyring)
                 r = lnx_new_session_keyring(ch->c->id, err);
         return r;
@@ -181,6 +184,9 @@ static int step_pivot(struct child *ch, struct cella_error *err)
                 r = lnx_rootfs_protect(&ch->rootfs, err);
         close(ch->rootfs.dev_null_fd);
         ch->rootfs.dev_null_fd = -1;
+        /* The exec attribute takes effect at execve; write it while the host /proc is ours. */
+        if (r == 0)
+                r = lnx_lsm_apply(ch->c->spec, &ch->c->lsm, err);
         if (r == 0)
                 r = lnx_rootfs_pivot(&ch->rootfs, ch->c->opts->no_pivot, err);
         return r;
@@ -216,6 +222,9 @@ static int step_lockdown(struct child *ch, struct cella_error *err)
         const struct oci_process *p = &ch->c->spec->process;
         if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return cella_errno(err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
+        int r = lnx_personality_apply(ch->c->spec, err);
+        if (r < 0)
+                return r;
         /* Only fds 0-2 and --preserve-fds cross execve (the CVE-2024-21626 class). */
         unsigned int first = 3 + (unsigned int)ch->c->opts->preserve_fds;
         if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)

@@ -46,6 +46,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "linux/capabilities.h"
+#include "linux/lsm.h"
 #include "linux/process.h"
 #include "linux/seccomp_filter.h"
 #include "linux/terminal.h"
@@ -76,6 +77,7 @@ struct exec_ctx {
         int init_root;            /* O_PATH /proc/<init>/root */
         int ns_flags;             /* CLONE_NEW* of the init's namespaces that differ from ours */
         bool setgroups_allowed;
+        struct lnx_lsm lsm;
         struct lnx_seccomp *seccomp;
         int sync_fd[2];
         int console_fd; /* the process sends its pty master here, -1: no terminal */
@@ -422,6 +424,11 @@ static int prepare(struct exec_ctx *x, const char *root, struct cella_error *err
                 r = check_terminal(x, err);
         if (r < 0)
                 return r;
+        lnx_lsm_detect("", &x->lsm);
+        struct oci_spec view = {.process = *x->proc};
+        r = lnx_lsm_validate(&view, &x->lsm, err);
+        if (r < 0)
+                return r;
         if (x->o->preserve_fds < 0)
                 return cella_err(err, EINVAL, "--preserve-fds: must not be negative");
         char path[64];
@@ -493,25 +500,11 @@ static int step_terminal(struct exec_ctx *x, struct cella_error *err)
         return lnx_terminal_make_controlling(x->pty_slave, err);
 }
 
-/* LSM labels for the next execve; only where the LSM is enabled (runc ignores them else). */
+/* The LSM exec attribute: the profile or label is entered at execve. */
 static int step_lsm(struct exec_ctx *x, struct cella_error *err)
 {
-        const char *profile = x->proc->apparmor_profile, *label = x->proc->selinux_label;
-        char buf[4200];
-        if (profile && *profile && access("/sys/kernel/security/apparmor", F_OK) == 0) {
-                int n = snprintf(buf, sizeof(buf), "exec %s", profile);
-                int r = fs_write_file("/proc/thread-self/attr/apparmor/exec", buf, (size_t)n, 0);
-                if (r < 0)
-                        r = fs_write_file("/proc/thread-self/attr/exec", buf, (size_t)n, 0);
-                if (r < 0)
-                        return cella_errno(err, -r, "apparmor profile \"%s\"", profile);
-        }
-        if (label && *label && access("/sys/fs/selinux/enforce", F_OK) == 0) {
-                int r = fs_write_file("/proc/thread-self/attr/exec", label, strlen(label), 0);
-                if (r < 0)
-                        return cella_errno(err, -r, "selinux label \"%s\"", label);
-        }
-        return 0;
+        struct oci_spec view = {.process = *x->proc};
+        return lnx_lsm_apply(&view, &x->lsm, err);
 }
 
 static int load_seccomp(struct exec_ctx *x, struct cella_error *err)

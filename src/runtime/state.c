@@ -133,7 +133,7 @@ int rt_state_save(int dir_fd, const struct rt_state *st, struct cella_error *err
         if (st->has_cgroup)
                 json_object_object_add(o, "cgroup", cg_to_json(&st->cg));
         const char *text = json_to_string(o, 0);
-        int r = fs_write_atomic_at(dir_fd, "state.json", text, strlen(text), 0600);
+        int r = fs_replace_at(dir_fd, "state.json", text, strlen(text), 0600);
         if (r < 0)
                 return cella_errno(err, -r, "write state of \"%s\"", st->id);
         return 0;

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pytest
 
-from helpers import IS_CELLA, RUNTIME, TIMEOUT, ConsoleSocket, parse_probe, wait_for
+from helpers import IS_CELLA, RUNTIME, TIMEOUT, ConsoleSocket, parse_probe, read_line, wait_for
 
 COMMANDS = ["create", "start", "run", "state", "list", "kill", "delete", "spec", "features"]
 
@@ -291,9 +291,10 @@ def test_run_killed_exit_status(bundle, rt):
     bundle.set_args(["/probe", "signals"])
     bundle.write()
     p = subprocess.Popen([RUNTIME, "--root", rt.state_root, "run", "-b", bundle.path, bundle.id],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         stdin=subprocess.DEVNULL)
     try:
-        assert '"ready"' in p.stdout.readline()
+        assert '"ready"' in read_line(p.stdout)
         # runc 1.1 `run` writes state.json only after the process started
         rt.wait_status(bundle.id, "running")
         assert rt("kill", bundle.id, "KILL").returncode == 0
@@ -307,9 +308,10 @@ def test_run_forwards_signals(bundle, rt):
     bundle.set_args(["/probe", "signals"])
     bundle.write()
     p = subprocess.Popen([RUNTIME, "--root", rt.state_root, "run", "-b", bundle.path, bundle.id],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         stdin=subprocess.DEVNULL)
     try:
-        assert '"ready"' in p.stdout.readline()
+        assert '"ready"' in read_line(p.stdout)
         p.send_signal(signal.SIGUSR2)
         out, err = p.communicate(timeout=TIMEOUT)
         assert parse_probe(out)["signal"] == signal.SIGUSR2
