@@ -57,8 +57,9 @@ def test_exit_status_is_the_process_s(running, rt):
 
 
 def test_output_and_stdin_are_the_caller_s(running, rt):
-    r = rt("exec", running.id, "/bin/sh", "-c", "cat; echo err >&2", input="from stdin",
-           stdin=None)
+    r = subprocess.run([RUNTIME, "--root", str(rt.state_root), "exec", running.id, "/bin/sh",
+                        "-c", "cat; echo err >&2"], input="from stdin", capture_output=True,
+                       text=True, timeout=TIMEOUT)
     assert r.returncode == 0, r
     assert r.stdout == "from stdin"
     assert "err" in r.stderr
