@@ -72,7 +72,7 @@ def wait_for(pred, timeout=30.0, what="condition"):
         time.sleep(0.05)
 
 
-def run_in_pty(cmd, data=b"", timeout=TIMEOUT, rows=24, cols=80):
+def run_in_pty(cmd, data=b"", timeout=TIMEOUT, rows=24, cols=80, env=None):
     """Runs cmd with a pty as its stdio (like an interactive terminal); returns (rc, output)."""
     import fcntl
     import pty
@@ -84,7 +84,7 @@ def run_in_pty(cmd, data=b"", timeout=TIMEOUT, rows=24, cols=80):
     if pid == 0:
         fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         try:
-            os.execvp(cmd[0], [str(c) for c in cmd])
+            os.execvpe(cmd[0], [str(c) for c in cmd], env or os.environ)
         finally:
             os._exit(127)
     out = b""
