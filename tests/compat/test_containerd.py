@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import (IMAGE, run, run_in_pty, stop_process, wait_for, wait_socket)
+from engines import (IMAGE, run, run_in_pty, stop_process, wait_for, wait_socket)
 
 NS = "cella-compat"
 REF = f"docker.io/library/{IMAGE}"

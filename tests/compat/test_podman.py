@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from conftest import IMAGE, run, run_in_pty
+from engines import IMAGE, run, run_in_pty
 
 REF = f"localhost/{IMAGE}"
 
