@@ -59,10 +59,10 @@ def short_error(stderr):
 
 
 class Runtime:
-    def __init__(self, name, path, workdir):
+    def __init__(self, name, path, statedir):
         self.name = name
         self.path = path
-        self.root = os.path.join(workdir, "state-" + name)
+        self.root = os.path.join(statedir, "state-" + name)
         os.makedirs(self.root, exist_ok=True)
         self.version = ""
         self.error = None  # why it was dropped from the results
@@ -77,6 +77,11 @@ class Bench:
         self.workdir = tempfile.mkdtemp(prefix="cella-runbench-")
         self.bundle = os.path.join(self.workdir, "bundle")
         self.harness = os.path.join(self.workdir, "harness")
+        # Where every runtime keeps its --root. On ext4 with `discard` (this machine's /tmp and
+        # /run) state-file I/O is part of what is measured; see docs/benchmarks.md.
+        self.statedir = self.workdir
+        if args.state_dir:
+            self.statedir = tempfile.mkdtemp(prefix="cella-runbench-", dir=args.state_dir)
         self.notes = []  # printed and written into results.md
         self.restore = []  # callables run at exit, last first
         self.seq = 0
@@ -148,7 +153,7 @@ class Bench:
             if not full:
                 sys.exit("bench: %s not found at %s (cella: meson setup build && ninja -C build)"
                          % (name, path))
-            rt = Runtime(name, os.path.abspath(full), self.workdir)
+            rt = Runtime(name, os.path.abspath(full), self.statedir)
             v = subprocess.run([rt.path, "--version"], capture_output=True, text=True).stdout
             rt.version = v.splitlines()[0] if v else "?"
             rts.append(rt)
@@ -391,6 +396,8 @@ class Bench:
             fl.append("| %s | %s |" % (l, " | ".join(cells)))
 
         load1 = os.getloadavg()
+        fstype = subprocess.run(["stat", "-f", "-c", "%T", self.statedir], capture_output=True,
+                                text=True).stdout.strip()
         md = [
             "# cella benchmark results",
             "",
@@ -401,8 +408,10 @@ class Bench:
             "`runc spec` config with terminal=false; %d interleaved runs per runtime after %d "
             "warm-up runs. Peak RSS is the runtime process's own VmHWM (median of %d runs); "
             "min memory limit is the smallest tested `linux.resources.memory.limit` under "
-            "which %d/%d runs succeeded (and every larger one too). Method: docs/benchmarks.md."
-            % (self.args.runs, self.args.warmup, self.args.rss_runs, tries, tries),
+            "which %d/%d runs succeeded (and every larger one too). State directories (`--root`) "
+            "on %s (%s). Method: docs/benchmarks.md."
+            % (self.args.runs, self.args.warmup, self.args.rss_runs, tries, tries,
+               self.args.state_dir or tempfile.gettempdir(), fstype),
             "",
             table,
             "",
@@ -419,6 +428,11 @@ class Bench:
             md += ["## Notes", ""] + ["- " + n for n in self.notes] + [""]
         text = "\n".join(md)
         print("\n" + text)
+        if self.args.json:
+            with open(self.args.json, "w") as f:
+                json.dump({"wall_ms": samples, "cpu_ms": self.cpu, "rss": rss,
+                           "floor": {n: {l: v[0] for l, v in t.items()} for n, t in floor.items()},
+                           "notes": self.notes}, f, indent=1)
         if self.args.output:
             with open(self.args.output, "w") as f:
                 f.write(text)
@@ -459,6 +473,8 @@ class Bench:
                 fn()
             if not self.args.keep:
                 shutil.rmtree(self.workdir, ignore_errors=True)
+                if self.statedir != self.workdir:
+                    shutil.rmtree(self.statedir, ignore_errors=True)
 
 
 def main():
@@ -480,6 +496,9 @@ def main():
                          "untouched) or move hugetlb to a v1 mount (host-wide, undone at exit)")
     ap.add_argument("--output", default=os.path.join(HERE, "results.md"),
                     help="markdown file to write (bench/results.md); '' for none")
+    ap.add_argument("--state-dir", help="parent directory for the runtimes' --root dirs "
+                    "(default: the temporary work directory under $TMPDIR)")
+    ap.add_argument("--json", help="also write the raw samples to this JSON file")
     ap.add_argument("--keep", action="store_true", help="keep the temporary work directory")
     args = ap.parse_args()
     if os.geteuid() != 0:
