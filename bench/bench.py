@@ -216,35 +216,49 @@ class Bench:
         self.restore.append(lambda: self.restore_hugetlb(made_dir))
         self.note("MOVED the hugetlb controller from cgroup2 to a v1 hierarchy mounted on %s "
                   "(--crun-cgroups=hugetlb-v1) so that crun 1.8 accepts hybrid mode; this is "
-                  "host-wide and is undone when the benchmark ends." % HUGETLB_V1)
+                  "host-wide (other runtimes on the host will use that hierarchy meanwhile) and "
+                  "is undone when the benchmark ends." % HUGETLB_V1)
 
     def restore_hugetlb(self, made_dir):
-        for d, _, _ in sorted(os.walk(HUGETLB_V1), key=lambda t: -len(t[0])):
-            if d != HUGETLB_V1:
-                try:
-                    os.rmdir(d)
-                except OSError as e:
-                    log("bench: cannot remove %s: %s" % (d, e))
+        # Other cella/runc processes on the host see the v1 hierarchy while it is mounted and
+        # put their containers' cgroups into it too; only empty cgroups can be removed.
+        self.rmdir_empty_children(HUGETLB_V1)
         time.sleep(0.2)  # let the removed cgroups be released
         subprocess.run(["umount", HUGETLB_V1], check=False)
         if made_dir:
             os.rmdir(HUGETLB_V1)
-        # The kernel destroys a v1 hierarchy at umount only if it has no child cgroup left at
-        # that moment; a child whose rmdir has not been fully released yet keeps the hierarchy
-        # alive, unmounted, holding hugetlb. Mounting it again and unmounting it once the
-        # children are gone destroys it.
-        for _ in range(20):
+        # The kernel destroys a v1 hierarchy at umount only if it has no child cgroup at that
+        # moment; a child whose rmdir is not fully released yet, or one another runtime made,
+        # keeps the hierarchy alive, unmounted, holding hugetlb. Mounting it again (which reuses
+        # it) and unmounting it once it is empty destroys it. That mount is made in a private
+        # mount namespace so that no other process on the host sees it and uses it meanwhile.
+        retry = ('d=$(mktemp -d) && mount -t cgroup -o hugetlb cgroup "$d" && '
+                 'for c in "$d"/*/; do [ -d "$c" ] && [ ! -s "$c/cgroup.procs" ] && '
+                 'rmdir "$c"; done; sleep 0.2; umount "$d"; rmdir "$d"')
+        for _ in range(30):
             if self.hugetlb_on_v2():
                 log("bench: restored: hugetlb is back on cgroup2 (%s)" % CONTROLLERS)
                 return
-            tmp = tempfile.mkdtemp(prefix="hugetlb-", dir=self.workdir)
-            if subprocess.run(["mount", "-t", "cgroup", "-o", "hugetlb", "cgroup", tmp]).returncode == 0:
-                time.sleep(0.2)
-                subprocess.run(["umount", tmp])
-            os.rmdir(tmp)
-            time.sleep(0.3)
-        log("bench: WARNING: hugetlb did not return to cgroup2; run `mount -t cgroup -o hugetlb "
-            "cgroup /mnt && umount /mnt` to retry")
+            subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", retry],
+                           stderr=subprocess.DEVNULL)
+            time.sleep(0.5)
+        log("bench: WARNING: hugetlb did not return to cgroup2 (a container may still be "
+            "running in it); retry later with: unshare -m sh -c 'mount -t cgroup -o hugetlb "
+            "cgroup /mnt && rmdir /mnt/*/; umount /mnt'")
+
+    @staticmethod
+    def rmdir_empty_children(top):
+        for d, _, _ in sorted(os.walk(top), key=lambda t: -len(t[0])):
+            if d == top:
+                continue
+            try:
+                with open(os.path.join(d, "cgroup.procs")) as f:
+                    if f.read().strip():
+                        log("bench: %s still has processes; not removed" % d)
+                        continue
+                os.rmdir(d)
+            except OSError as e:
+                log("bench: cannot remove %s: %s" % (d, e))
 
     @staticmethod
     def hugetlb_on_v2():
@@ -471,7 +485,9 @@ class Bench:
             self.sweep_cgroups()
             for fn in reversed(self.restore):
                 fn()
-            if not self.args.keep:
+            if self.args.keep:
+                log("kept: %s (bundle/, harness)" % self.workdir)
+            else:
                 shutil.rmtree(self.workdir, ignore_errors=True)
                 if self.statedir != self.workdir:
                     shutil.rmtree(self.statedir, ignore_errors=True)
