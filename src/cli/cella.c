@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/cleanup.h"
 #include "base/log.h"
 #include "cli/cli.h"
 
@@ -44,11 +45,14 @@ int cli_fail(const char *fmt, ...)
         return 1;
 }
 
+static const struct cli_command *const tables[] = {cli_runtime_commands, cli_cgroup_commands};
+
 static const struct cli_command *find_command(const char *name)
 {
-        for (const struct cli_command *c = cli_runtime_commands; c->name; c++)
-                if (strcmp(c->name, name) == 0)
-                        return c;
+        for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
+                for (const struct cli_command *c = tables[t]; c->name; c++)
+                        if (strcmp(c->name, name) == 0)
+                                return c;
         return NULL;
 }
 
@@ -57,8 +61,9 @@ static void usage(void)
         printf("cella %s - a Linux container runtime (runc-compatible)\n\n"
                "Usage: cella [global options] COMMAND [options] [arguments]\n\nCommands:\n",
                CELLA_VERSION);
-        for (const struct cli_command *c = cli_runtime_commands; c->name; c++)
-                printf("  %-10s %s\n", c->name, c->summary);
+        for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
+                for (const struct cli_command *c = tables[t]; c->name; c++)
+                        printf("  %-10s %s\n", c->name, c->summary);
         printf("  %-10s %s\n", "image",
                "manage images (pull, load, bundle, ...): cella image --help");
         printf("  %-10s %s\n\nGlobal options:\n", "help",

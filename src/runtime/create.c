@@ -25,6 +25,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "linux/namespaces.h"
+#include "linux/schedule.h"
 #include "linux/seccomp_filter.h"
 #include "linux/terminal.h"
 #include "linux/sysctls.h"
@@ -120,6 +121,11 @@ static int validate(struct rt_ctx *c, bool foreground, struct cella_error *err)
                     "hostname: setting it needs a UTS namespace; add {\"type\": \"uts\"} "
                     "to linux.namespaces");
         r = check_arg_size(&s->process, err);
+        if (r == 0)
+                r = lnx_sched_validate(s, err);
+        lnx_lsm_detect("", &c->lsm);
+        if (r == 0)
+                r = lnx_lsm_validate(s, &c->lsm, err);
         if (r < 0)
                 return r;
         if (c->opts->preserve_fds < 0)
@@ -176,12 +182,9 @@ static void plan_cgroup_mounts(struct rt_ctx *c)
         const struct cgroup *cg = &c->cg;
         for (size_t i = 0; i < cg->n_h && i < CG_MAX_HIERARCHIES; i++) {
                 const struct cg_hierarchy *h = &cg->h[i];
-                size_t plen = strlen(h->path), rlen = strlen(cg->rel_path);
-                char mnt[PATH_MAX];
-                snprintf(mnt, sizeof(mnt), "%.*s", (int)(plen > rlen ? plen - rlen : plen),
-                         h->path);
-                const char *base = strrchr(mnt, '/');
-                snprintf(c->cg_names[i], sizeof(c->cg_names[i]), "%.63s", base ? base + 1 : mnt);
+                const char *base = strrchr(h->mount, '/');
+                snprintf(c->cg_names[i], sizeof(c->cg_names[i]), "%.63s",
+                         base ? base + 1 : h->mount);
                 if (strncmp(h->controllers, "name=", 5) == 0)
                         snprintf(c->cg_options[i], sizeof(c->cg_options[i]), "none,%s",
                                  h->controllers);
