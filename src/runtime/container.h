@@ -40,6 +40,9 @@ struct rt_ctx {
         pid_t intermediate; /* slow path only: the process that joined namespaces by path */
 };
 
+/* The OCI state ("creating") of a container being created, for hooks and seccomp agents. */
+struct json_object *rt_ctx_oci_state(const struct rt_ctx *c);
+
 /* Child side: never returns. Runs in the cloned process. */
 _Noreturn void rt_child_main(struct rt_ctx *c);
 

@@ -354,6 +354,17 @@ static int spawn(struct rt_ctx *c, struct cella_error *err)
         return 0;
 }
 
+struct json_object *rt_ctx_oci_state(const struct rt_ctx *c)
+{
+        struct rt_state st = {.id = (char *)c->id,
+                              .pid = c->pid,
+                              .bundle = (char *)c->bundle,
+                              .rootfs = (char *)c->rootfs,
+                              .created = (char *)c->created,
+                              .owner = ""};
+        return rt_state_to_oci(&st, RT_CREATING);
+}
+
 /* The seccomp listener fd travels child -> us -> listenerPath with the container state. */
 static int forward_notify_fd(struct rt_ctx *c, struct cella_error *err)
 {
@@ -361,13 +372,7 @@ static int forward_notify_fd(struct rt_ctx *c, struct cella_error *err)
         int r = lnx_recv_fd(c->sync_fd[0], &fd);
         if (r < 0)
                 return cella_errno(err, -r, "receive the seccomp notify fd");
-        struct rt_state st = {.id = (char *)c->id,
-                              .pid = c->pid,
-                              .bundle = c->bundle,
-                              .rootfs = c->rootfs,
-                              .created = c->created,
-                              .owner = ""};
-        _cleanup_(json_object_putp) struct json_object *o = rt_state_to_oci(&st, RT_CREATING);
+        _cleanup_(json_object_putp) struct json_object *o = rt_ctx_oci_state(c);
         const struct oci_seccomp *s = c->spec->linux_.seccomp;
         r = lnx_seccomp_send_notify_fd(s->listener_path, fd, json_to_string(o, 0),
                                        s->listener_metadata, err);
@@ -471,7 +476,7 @@ int rt_create_ctx(struct rt_ctx *c, const char *root, const char *id,
                   const struct rt_create_opts *o, int *ret_console_peer, struct cella_error *err)
 {
         ctx_init(c, id, o);
-        rt_timestamp(c->created, sizeof(c->created));
+        log_timestamp(c->created, sizeof(c->created));
         int r = prepare(c, root, ret_console_peer, err);
         if (r == 0)
                 r = spawn(c, err);

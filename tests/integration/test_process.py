@@ -236,7 +236,7 @@ def test_non_namespaced_sysctl_refused(bundle, key, value):
     r = bundle.create(["/probe", "exit", "0"])
     assert r.returncode != 0
     if IS_CELLA:
-        assert key in r.stderr, r.stderr
+        assert key in r.stderr and "linux.sysctl" in r.stderr, r.stderr
     with open(path) as f:
         assert f.read() == before, "host sysctl changed"
     bundle.assert_no_leaks()
