@@ -203,7 +203,8 @@ static int set_xattrs(struct unpacker *u, int fd, const char *proc_path, struct 
                         continue;
                 int r = fd >= 0 ? fsetxattr(fd, name, val, size, 0)
                                 : lsetxattr(proc_path, name, val, size, 0);
-                if (r == 0 || errno == ENOTSUP || (u->opts->rootless && errno == EPERM))
+                /* EPERM: unprivileged, or user.* on a symlink or device (never allowed). */
+                if (r == 0 || errno == ENOTSUP || (errno == EPERM && (u->opts->rootless || fd < 0)))
                         continue;
                 return cella_errno(err, errno, "set xattr \"%s\" on \"%s\"", name, path);
         }
