@@ -814,6 +814,11 @@ int img_unpack_layer(int root_fd, int layer_fd, const struct img_unpack_opts *op
         int r = layer_stream_new(layer_fd, &c.ls);
         if (r < 0)
                 return cella_err(err, ENOMEM, "out of memory");
+        r = layer_stream_start_thread(c.ls);
+        if (r < 0) {
+                layer_stream_free(c.ls);
+                return cella_errno(err, -r, "start the decompression thread");
+        }
         struct unpacker u = {.root_fd = root_fd, .opts = opts, .cache_fd = -1};
         u.a = open_reader(&c);
         if (!u.a && c.err.code) {
