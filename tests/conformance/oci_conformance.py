@@ -176,7 +176,7 @@ class Hooks:
 def create_fails(bundle, args=("/probe", "exit", "0"), needle=None):
     """`create` must fail and leave nothing behind (runtime.md: an error MUST leave the state of
     the environment as if the operation were never attempted)."""
-    r = bundle.create(list(args))
+    r = bundle.create(None if args is None else list(args))
     assert r.returncode != 0, f"create succeeded but must fail: {r}"
     if needle and IS_CELLA:
         assert needle in r.stderr, r.stderr
