@@ -303,7 +303,8 @@ def test_id_reusable_after_delete(bundle, rt):
 #   out, exiting, crashing or the runtime's kill operation being invoked."
 # SPEC runtime.md (State): "stopped: the container process has exited"
 def test_stopped_after_process_crash(bundle, rt):
-    running(bundle, rt, ["/bin/sh", "-c", "kill -SEGV $$"])
+    created(bundle, ["/bin/sh", "-c", "kill -SEGV $$"])
+    assert rt("start", bundle.id).returncode == 0
     rt.wait_status(bundle.id, "stopped")
 
 
@@ -350,6 +351,6 @@ def test_status_transitions(bundle, rt):
     assert rt("start", bundle.id).returncode == 0
     rt.wait_status(bundle.id, "running")
     pid = rt.state(bundle.id)["pid"]
-    assert os.readlink(f"/proc/{pid}/exe") == "/probe"
+    wait_for(lambda: os.readlink(f"/proc/{pid}/exe") == "/probe", what="the program to run")
     assert rt("kill", bundle.id, "KILL").returncode == 0
     rt.wait_status(bundle.id, "stopped")
