@@ -287,7 +287,7 @@ def cgroup_paths(text):
 # SPEC config-linux.md: "If the value is specified, the runtime MUST consistently attach to the
 #   same place in the cgroups hierarchy given the same value of cgroupsPath."
 def test_cgroups_path_absolute(bundle, rt):
-    path = f"/conformance/{bundle.id}"
+    path = f"/{bundle.id}"  # one level: delete removes it, the leak check sees any rest
     bundle.config["linux"]["cgroupsPath"] = path
     bundle.config["linux"]["namespaces"] = [n for n in bundle.config["linux"]["namespaces"]
                                             if n["type"] != "cgroup"]
@@ -300,13 +300,23 @@ def test_cgroups_path_absolute(bundle, rt):
         if os.path.isdir(f"/sys/fs/cgroup/{ctrl}"):
             assert seen[0][ctrl] == path, ctrl
             assert seen[1][ctrl] == path, ctrl
-    for ctrl in ("memory", "pids"):
-        d = Path(f"/sys/fs/cgroup/{ctrl}/conformance")
+
+
+# SPEC config-linux.md (Cgroup ownership): "Runtimes SHOULD NOT change the ownership of container
+#   cgroups when cgroups v1 is in use." / "If the configuration does not specify such a mount [a
+#   read-write cgroup mount at /sys/fs/cgroup], the runtime SHOULD NOT change the cgroup
+#   ownership."
+@pytest.mark.skipif(not os.path.isdir("/sys/fs/cgroup/pids"), reason="no cgroup v1 pids here")
+def test_cgroup_ownership_unchanged_on_v1(bundle, rt):
+    userns(bundle)
+    bundle.config["linux"]["cgroupsPath"] = f"/{bundle.id}"
+    assert bundle.create(["/probe", "sleep"]).returncode == 0
+    for ctrl in ("pids", "memory"):
+        d = Path(f"/sys/fs/cgroup/{ctrl}/{bundle.id}")
         if d.is_dir():
-            try:
-                d.rmdir()
-            except OSError:
-                pass
+            st = d.stat()
+            assert (st.st_uid, st.st_gid) == (0, 0), ctrl
+            assert (d / "cgroup.procs").stat().st_uid == 0
 
 
 # SPEC config-linux.md (Unified): "The runtime MUST generate an error when the configuration
