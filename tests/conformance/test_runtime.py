@@ -55,10 +55,11 @@ def test_state_of_missing_container(rt):
 def test_create_without_id(bundle, rt):
     bundle.set_args(["/probe", "exit", "0"])
     bundle.write()
-    r = rt("create", "--bundle", bundle.path, stdout=open(os.devnull, "w"),
-           stderr=open(os.devnull, "w"))
+    before = set(rt.state_root.iterdir())
+    with open(os.devnull, "w") as null:
+        r = rt("create", "--bundle", bundle.path, stdout=null, stderr=null)
     assert r.returncode != 0
-    assert not any(rt.state_root.iterdir()), "create without an id made a container"
+    assert set(rt.state_root.iterdir()) == before, "create without an id made a container"
 
 
 # SPEC runtime.md (Create): "This operation MUST generate an error if it is not provided a path to
