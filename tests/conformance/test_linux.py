@@ -562,3 +562,24 @@ def test_personality_linux32(bundle):
     bundle.config["linux"]["personality"] = {"domain": "LINUX32"}
     r = run_ok(bundle, ["/bin/uname", "-m"])
     assert r.stdout.strip() in ("i686", "i386")
+
+
+# SPEC config-linux.md (Unified): "Each key in the map refers to a file in the cgroup unified
+#   hierarchy." "The OCI runtime MUST ensure that the needed cgroup controllers are enabled for
+#   the cgroup." (on this hybrid host cgroup2 carries only hugetlb)
+@pytest.mark.skipif(not os.path.exists("/sys/fs/cgroup/unified/cgroup.controllers") or "hugetlb"
+                    not in open("/sys/fs/cgroup/unified/cgroup.controllers").read().split()
+                    or not os.path.isdir("/sys/kernel/mm/hugepages/hugepages-2048kB"),
+                    reason="needs hugetlb (2 MB pages) on the cgroup2 hierarchy")
+@runc_xfail("runc 1.1 refuses linux.resources.unified unless the host is cgroup2-only; "
+            "config-linux.md: 'The OCI runtime MUST ensure that the needed cgroup controllers "
+            "are enabled for the cgroup.'")
+@cella_bug("linux.resources.unified refuses \"hugetlb.2MB.max\" ('not a cgroup interface file "
+           "name (controller.key)'); config-linux.md's own example uses \"hugetlb.1GB.max\"")
+def test_unified_writes_and_enables_controller(bundle, rt):
+    bundle.config["linux"]["cgroupsPath"] = f"/{bundle.id}"
+    bundle.config["linux"].setdefault("resources", {})["unified"] = {
+        "hugetlb.2MB.max": "4194304"}
+    assert bundle.create(["/probe", "sleep"]).returncode == 0
+    f = Path(f"/sys/fs/cgroup/unified/{bundle.id}/hugetlb.2MB.max")
+    assert f.exists() and f.read_text().strip() == "4194304"

@@ -24,6 +24,8 @@ def spec_config(tmp_path, *extra):
 def test_spec_matches_config_schema(tmp_path, schemas):
     cfg = spec_config(tmp_path)
     schemas.check_config(cfg)
+    # SPEC config.md (root.path): "The value SHOULD be the conventional rootfs."
+    assert cfg["root"]["path"] == "rootfs"
 
 
 # SPEC config.md (schema), for the rootless template.
