@@ -24,8 +24,7 @@ static bool arg_no_pivot, arg_no_new_keyring, arg_detach, arg_keep, arg_rootless
 static bool arg_quiet, arg_all, arg_force;
 static int arg_preserve_fds;
 
-/* The state directory: --root, else /run/cella, or $XDG_RUNTIME_DIR/cella when not root. */
-static const char *state_root(const struct cli_global *g, char *buf, size_t size)
+const char *cli_state_root(const struct cli_global *g, char *buf, size_t size)
 {
         if (g->root)
                 return g->root;
@@ -79,6 +78,11 @@ static int cmd_spec(const struct cli_global *g, int argc, char **argv)
         if (access(path, F_OK) == 0)
                 return cli_fail("spec: \"%s\" already exists; remove it first", path);
         _cleanup_(json_object_putp) struct json_object *o = oci_default_spec(arg_rootless_spec);
+        struct json_object *lnx;
+        /* Docker's default seccomp profile, from the linux layer (the oci layer has no libseccomp).
+         */
+        if (json_object_object_get_ex(o, "linux", &lnx))
+                json_object_object_add(lnx, "seccomp", lnx_seccomp_default_profile());
         const char *text = json_to_string(o, 1);
         _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (fd < 0 || fs_write_all(fd, text, strlen(text)) < 0 || fs_write_all(fd, "\n", 1) < 0)
@@ -133,7 +137,7 @@ static int cmd_create(const struct cli_global *g, int argc, char **argv)
         char buf[4096];
         struct rt_create_opts o = create_options(g);
         struct cella_error err = {0};
-        return report(rt_create(state_root(g, buf, sizeof(buf)), argv[first], &o, &err), &err);
+        return report(rt_create(cli_state_root(g, buf, sizeof(buf)), argv[first], &o, &err), &err);
 }
 
 static const struct cli_opt run_opts[] = {
@@ -152,7 +156,7 @@ static int cmd_run(const struct cli_global *g, int argc, char **argv)
         struct rt_create_opts o = create_options(g);
         struct cella_error err = {0};
         int status = 0;
-        int r = rt_run(state_root(g, buf, sizeof(buf)), argv[first], &o, arg_detach, arg_keep,
+        int r = rt_run(cli_state_root(g, buf, sizeof(buf)), argv[first], &o, arg_detach, arg_keep,
                        &status, &err);
         return r < 0 ? report(r, &err) : status;
 }
@@ -166,7 +170,7 @@ static int cmd_start(const struct cli_global *g, int argc, char **argv)
                 return 1;
         char buf[4096];
         struct cella_error err = {0};
-        return report(rt_start(state_root(g, buf, sizeof(buf)), argv[first], &err), &err);
+        return report(rt_start(cli_state_root(g, buf, sizeof(buf)), argv[first], &err), &err);
 }
 
 static int cmd_state(const struct cli_global *g, int argc, char **argv)
@@ -177,7 +181,7 @@ static int cmd_state(const struct cli_global *g, int argc, char **argv)
         char buf[4096];
         struct cella_error err = {0};
         _cleanup_(json_object_putp) struct json_object *o = NULL;
-        int r = rt_state(state_root(g, buf, sizeof(buf)), argv[first], &o, &err);
+        int r = rt_state(cli_state_root(g, buf, sizeof(buf)), argv[first], &o, &err);
         if (r < 0)
                 return report(r, &err);
         printf("%s\n", json_to_string(o, 1));
@@ -218,7 +222,7 @@ static int cmd_list(const struct cli_global *g, int argc, char **argv)
         char buf[4096];
         struct cella_error err = {0};
         _cleanup_(json_object_putp) struct json_object *arr = NULL;
-        int r = rt_list(state_root(g, buf, sizeof(buf)), &arr, &err);
+        int r = rt_list(cli_state_root(g, buf, sizeof(buf)), &arr, &err);
         if (r < 0)
                 return report(r, &err);
         if (arg_quiet) {
@@ -273,7 +277,7 @@ static int cmd_kill(const struct cli_global *g, int argc, char **argv)
                 return cli_fail("kill: unknown signal \"%s\"", argv[first + 1]);
         char buf[4096];
         struct cella_error err = {0};
-        return report(rt_kill(state_root(g, buf, sizeof(buf)), argv[first], sig, arg_all, &err),
+        return report(rt_kill(cli_state_root(g, buf, sizeof(buf)), argv[first], sig, arg_all, &err),
                       &err);
 }
 
@@ -289,7 +293,7 @@ static int cmd_delete(const struct cli_global *g, int argc, char **argv)
                 return 1;
         char buf[4096];
         struct cella_error err = {0};
-        return report(rt_delete(state_root(g, buf, sizeof(buf)), argv[first], arg_force, &err),
+        return report(rt_delete(cli_state_root(g, buf, sizeof(buf)), argv[first], arg_force, &err),
                       &err);
 }
 
@@ -319,6 +323,7 @@ const struct cli_command cli_runtime_commands[] = {
     {"delete", "[options] <container-id>", "delete a container and its resources", cmd_delete,
      delete_opts},
     {"spec", "[options]", "write a default config.json", cmd_spec, spec_opts},
+    {"exec", "[options] <container-id> [--] <command> [args...]", "run a process in a container", cli_cmd_exec, cli_exec_opts},
     {"features", "", "print the features this runtime supports (JSON)", cmd_features, no_opts},
     {NULL, NULL, NULL, NULL, NULL},
 };

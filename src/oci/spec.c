@@ -370,8 +370,9 @@ static int parse_rlimit(struct json_object *o, const char *p, struct oci_rlimit 
             (r = spec_req_uint(o, p, "soft", UINT64_MAX, &rl->soft, err)) < 0)
                 return r;
         if (rl->soft > rl->hard)
-                return cella_err(err, EINVAL, "%s: soft limit %llu exceeds hard limit %llu", p,
-                                 (unsigned long long)rl->soft, (unsigned long long)rl->hard);
+                return cella_err(err, EINVAL, "%s: %s soft limit %llu exceeds hard limit %llu", p,
+                                 rl->type, (unsigned long long)rl->soft,
+                                 (unsigned long long)rl->hard);
         return 0;
 }
 

@@ -385,3 +385,8 @@ bool oci_name_in(const char *const *list, const char *name);
 int oci_process_parse(const char *json, size_t len, struct oci_process **ret_process,
                       struct cella_error *err);
 void oci_process_free(struct oci_process *process);
+
+/* A linux.resources object on its own (`update -r FILE`); error paths start "resources.". */
+int oci_resources_parse(const char *json, size_t len, struct oci_resources **ret,
+                        struct cella_error *err);
+void oci_resources_free(struct oci_resources *res);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "base/json.h"
 #include "oci/spec-internal.h"
 
 /* The kernel accepts at most this many lines in /proc/PID/{uid,gid}_map (since 4.15). */
@@ -531,15 +532,10 @@ static int parse_rdma(struct json_object *ro, const char *rp, struct oci_resourc
         return 0;
 }
 
-static int parse_resources(struct json_object *lo, struct oci_linux *lx, struct cella_error *err)
+static int parse_resources_obj(struct json_object *ro, const char *rp, struct oci_resources *res,
+                               struct cella_error *err)
 {
-        static const char *rp = "linux.resources";
-        struct json_object *ro;
-        struct oci_resources *res = &lx->resources;
-        int r = json_field(lo, "linux", "resources", json_type_object, false, &ro, err);
-        if (r < 0 || !ro)
-                return r;
-        lx->has_resources = true;
+        int r;
         if ((r = parse_cgroup_devices(ro, rp, res, err)) < 0 ||
             (r = parse_memory(ro, rp, res, err)) < 0 || (r = parse_cpu(ro, rp, res, err)) < 0 ||
             (r = parse_pids(ro, rp, res, err)) < 0 || (r = parse_block_io(ro, rp, res, err)) < 0 ||
@@ -548,6 +544,16 @@ static int parse_resources(struct json_object *lo, struct oci_linux *lx, struct 
             (r = spec_parse_kv(ro, rp, "unified", false, &res->unified, &res->n_unified, err)) < 0)
                 return r;
         return 0;
+}
+
+static int parse_resources(struct json_object *lo, struct oci_linux *lx, struct cella_error *err)
+{
+        struct json_object *ro;
+        int r = json_field(lo, "linux", "resources", json_type_object, false, &ro, err);
+        if (r < 0 || !ro)
+                return r;
+        lx->has_resources = true;
+        return parse_resources_obj(ro, "linux.resources", &lx->resources, err);
 }
 
 static int parse_seccomp_arg(struct json_object *o, const char *p, struct oci_seccomp_arg *a,
@@ -725,6 +731,41 @@ static void free_kv(struct oci_kv *kv, size_t n)
                 free(kv[i].value);
         }
         free(kv);
+}
+
+static void free_resources(struct oci_resources *res);
+
+int oci_resources_parse(const char *json, size_t len, struct oci_resources **ret,
+                        struct cella_error *err)
+{
+        struct json_object *o = NULL;
+        int r = json_parse_text(json, len, &o, err);
+        if (r < 0)
+                return cella_err_prefix(err, "resources");
+        struct oci_resources *res = calloc(1, sizeof(*res));
+        if (!res) {
+                json_object_put(o);
+                return cella_err(err, ENOMEM, "out of memory");
+        }
+        if (!json_object_is_type(o, json_type_object))
+                r = cella_err(err, EINVAL, "resources: expected a JSON object");
+        else
+                r = parse_resources_obj(o, "resources", res, err);
+        json_object_put(o);
+        if (r < 0) {
+                oci_resources_free(res);
+                return r;
+        }
+        *ret = res;
+        return 0;
+}
+
+void oci_resources_free(struct oci_resources *res)
+{
+        if (!res)
+                return;
+        free_resources(res);
+        free(res);
 }
 
 static void free_resources(struct oci_resources *res)

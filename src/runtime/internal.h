@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "oci/spec.h"
+#include "runtime/state.h"
 
 struct rt_ctx;
 struct rt_create_opts;
@@ -22,10 +23,18 @@ int rt_create_ctx(struct rt_ctx *c, const char *root, const char *id,
                   const struct rt_create_opts *o, int *ret_console_peer, struct cella_error *err);
 void rt_ctx_release(struct rt_ctx *c);
 
-/* RFC 3339 UTC with nanoseconds, like runc's "created". */
-void rt_timestamp(char *buf, size_t size);
-
 int rt_write_pid_file(const char *path, pid_t pid, struct cella_error *err);
 
 /* spec annotations as a JSON object (NULL if none). */
 struct json_object *rt_annotations_json(const struct oci_spec *spec);
+
+/* An existing container: state root, its (optionally locked) directory and loaded state. */
+struct handle {
+        int root_fd, dir_fd;
+        struct rt_state st;
+        bool loaded;
+};
+
+int handle_open(struct handle *h, const char *root, const char *id, bool lock,
+                struct cella_error *err);
+void handle_close(struct handle *h);

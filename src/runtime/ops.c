@@ -22,16 +22,6 @@
 #include "runtime/runtime.h"
 #include "runtime/state.h"
 
-void rt_timestamp(char *buf, size_t size)
-{
-        struct timespec ts;
-        struct tm tm;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        gmtime_r(&ts.tv_sec, &tm);
-        size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(buf + n, size - n, ".%09ldZ", ts.tv_nsec);
-}
-
 int rt_write_pid_file(const char *path, pid_t pid, struct cella_error *err)
 {
         char buf[32], dir[PATH_MAX];
@@ -43,7 +33,7 @@ int rt_write_pid_file(const char *path, pid_t pid, struct cella_error *err)
                 *slash = '\0';
         _cleanup_close_ int dfd =
             open(slash ? (dir[0] ? dir : "/") : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        int r = dfd < 0 ? -errno : fs_write_atomic_at(dfd, name, buf, (size_t)n, 0644);
+        int r = dfd < 0 ? -errno : fs_replace_at(dfd, name, buf, (size_t)n, 0644);
         if (r < 0)
                 return cella_errno(err, -r, "write --pid-file \"%s\"", path);
         return 0;
@@ -60,14 +50,7 @@ struct json_object *rt_annotations_json(const struct oci_spec *spec)
         return o;
 }
 
-/* Opens the container: state root, locked directory, loaded state. */
-struct handle {
-        int root_fd, dir_fd;
-        struct rt_state st;
-        bool loaded;
-};
-
-static void handle_close(struct handle *h)
+void handle_close(struct handle *h)
 {
         if (h->loaded)
                 rt_state_free(&h->st);
@@ -77,8 +60,8 @@ static void handle_close(struct handle *h)
                 close(h->root_fd);
 }
 
-static int handle_open(struct handle *h, const char *root, const char *id, bool lock,
-                       struct cella_error *err)
+int handle_open(struct handle *h, const char *root, const char *id, bool lock,
+                struct cella_error *err)
 {
         *h = (struct handle){.root_fd = -1, .dir_fd = -1};
         h->root_fd = rt_root_open(root, false, err);
@@ -230,6 +213,9 @@ int rt_delete(const char *root, const char *id, bool force, struct cella_error *
                 } else {
                         if (s != RT_STOPPED) {
                                 signal_init(&h.st, SIGKILL, err);
+                                /* A frozen process cannot die: thaw it after the signal. */
+                                if (s == RT_PAUSED)
+                                        cg_freeze(&h.st.cg, false, err);
                                 cella_error_clear(err);
                                 wait_exit(h.st.pid, 10000);
                         }

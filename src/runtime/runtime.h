@@ -5,6 +5,8 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
 
 #include "base/error.h"
 
@@ -39,3 +41,24 @@ int rt_delete(const char *root, const char *id, bool force, struct cella_error *
 /* The OCI state of one container, or an array of all (for list). */
 int rt_state(const char *root, const char *id, struct json_object **ret, struct cella_error *err);
 int rt_list(const char *root, struct json_object **ret_array, struct cella_error *err);
+
+struct oci_resources;
+
+/* pause / resume: freeze or thaw every process (running <-> paused). */
+int rt_pause(const char *root, const char *id, bool pause, struct cella_error *err);
+
+/* The pids in the container's cgroup (malloc'd). */
+int rt_pids(const char *root, const char *id, pid_t **ret_pids, size_t *ret_n,
+            struct cella_error *err);
+
+/* Applies new resource limits to a running (or created, or paused) container. */
+int rt_update(const char *root, const char *id, const struct oci_resources *res,
+              struct cella_error *err);
+
+/*
+ * runc's `events`: with stats_once, prints one {"type":"stats",...} line; otherwise prints a
+ * stats line every interval_ms and an {"type":"oom"} line on each OOM kill, until the
+ * container stops. Lines go to stdout.
+ */
+int rt_events(const char *root, const char *id, bool stats_once, int interval_ms,
+              struct cella_error *err);

@@ -507,7 +507,7 @@ static const struct bad_case bad_cases[] = {
      "process.rlimits[0].type: unknown rlimit \"RLIMIT_FOO\""},
     {"process.rlimits[0].type", NULL, "process.rlimits[0].type: required field missing"},
     {"process.rlimits[0].soft", "2048",
-     "process.rlimits[0]: soft limit 2048 exceeds hard limit 1024"},
+     "process.rlimits[0]: RLIMIT_NOFILE soft limit 2048 exceeds hard limit 1024"},
     {"process.rlimits[0].hard", NULL, "process.rlimits[0].hard: required field missing"},
     {"process.rlimits[0].hard", "-1",
      "process.rlimits[0].hard: -1 out of range [0, 18446744073709551615]"},
