@@ -122,6 +122,7 @@ CONTAINER_HOOK = """\
 # Hook run in the container's namespaces (busybox sh of the test rootfs).
 state=$(cat)
 [ -n "$state" ] || state=null
+[ -z "$3" ] || sleep "$3"
 echo "{\\"tag\\":\\"$1\\",\\"ns\\":{\\"mnt\\":\\"$(readlink /proc/self/ns/mnt)\\",\\"pid\\":\\"$(readlink /proc/self/ns/pid)\\"},\\"state\\":$state}" >> /hooks.log
 exit ${2:-0}
 """
@@ -148,9 +149,9 @@ class Hooks:
         h.update(extra)
         return h
 
-    def container(self, tag, code=0):
+    def container(self, tag, code=0, pause=0):
         """A hook whose path resolves in the container (startContainer)."""
-        return {"path": "/hook.sh", "args": ["hook.sh", tag, str(code)]}
+        return {"path": "/hook.sh", "args": ["hook.sh", tag, str(code), str(pause)]}
 
     def records(self):
         if not self.log.exists():

@@ -506,8 +506,6 @@ def stat_fields(text):
 
 # SPEC config.md (scheduler): "policy (string, REQUIRED) represents the scheduling policy." /
 #   "nice (int32, OPTIONAL) is the nice value for the process"
-@cella_bug("process.scheduler is parsed but never applied (nor refused: config.md 'Runtimes MUST "
-           "generate an error when invalid or unsupported values are encountered.')")
 @runc_xfail("runc 1.1 implements runtime-spec 1.0.2, where process.scheduler is an unknown "
             "property it must ignore")
 def test_scheduler(bundle):
@@ -518,7 +516,6 @@ def test_scheduler(bundle):
 
 # SPEC config.md (ioPriority): "class (string, REQUIRED) specifies the I/O scheduling class." /
 #   "priority (int, REQUIRED) specifies the priority level within the class."
-@cella_bug("process.ioPriority is parsed but never applied (nor refused)")
 @runc_xfail("runc 1.1 implements runtime-spec 1.0.2, where process.ioPriority is an unknown "
             "property it must ignore")
 def test_io_priority(bundle):

@@ -61,10 +61,7 @@ def test_features_annotations():
 # SPEC features.md (Hooks): "The runtime MUST support the elements in this array as the hooks
 #   property of config.json."  (each listed hook kind runs; test_hooks.py checks when and how)
 @needs_features
-@pytest.mark.parametrize("kind", [
-    pytest.param(k, marks=cella_bug("features lists startContainer, but startContainer hooks are "
-                                    "never run")) if k == "startContainer" else k
-    for k in (FEATURES or {}).get("hooks") or []])
+@pytest.mark.parametrize("kind", (FEATURES or {}).get("hooks") or [])
 def test_features_hooks_supported(bundle, rt, kind):
     log = bundle.rootfs / "hook-ran"
     if kind == "startContainer":

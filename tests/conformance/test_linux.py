@@ -555,7 +555,6 @@ def test_masked_and_readonly_paths_must_be_absolute(bundle, field):
 
 # SPEC config-linux.md (personality): "domain (string, REQUIRED) - the execution domain. ...
 #   LINUX32 will set the uname system call to show a 32 bit CPU type, such as i686."
-@cella_bug("linux.personality is parsed but never applied")
 @runc_xfail("runc 1.1 implements runtime-spec 1.0.2, which has no linux.personality")
 @pytest.mark.skipif(os.uname().machine != "x86_64", reason="LINUX32 check written for x86_64")
 def test_personality_linux32(bundle):
