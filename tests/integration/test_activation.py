@@ -144,6 +144,10 @@ class HostNotifySocket:
                 return
 
     def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the thread's recv
+        except OSError:
+            pass
         self.sock.close()
         self.thread.join(timeout=5)
 
