@@ -189,7 +189,7 @@ int fs_write_file(const char *path, const char *buf, size_t len, mode_t mode)
         return fs_write_all(fd, buf, len);
 }
 
-int fs_write_atomic_at(int dirfd, const char *name, const char *buf, size_t len, mode_t mode)
+static int replace_at(int dirfd, const char *name, const char *buf, size_t len, mode_t mode, bool sync)
 {
         char tmp[300];
         if (snprintf(tmp, sizeof(tmp), ".%s.tmp.%d", name, getpid()) >= (int)sizeof(tmp))
@@ -198,13 +198,23 @@ int fs_write_atomic_at(int dirfd, const char *name, const char *buf, size_t len,
         if (fd < 0)
                 return -errno;
         int r = fs_write_all(fd, buf, len);
-        if (r == 0 && fsync(fd) < 0)
+        if (r == 0 && sync && fsync(fd) < 0)
                 r = -errno;
         if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
                 r = -errno;
         if (r < 0)
                 unlinkat(dirfd, tmp, 0);
         return r;
+}
+
+int fs_write_atomic_at(int dirfd, const char *name, const char *buf, size_t len, mode_t mode)
+{
+        return replace_at(dirfd, name, buf, len, mode, true);
+}
+
+int fs_replace_at(int dirfd, const char *name, const char *buf, size_t len, mode_t mode)
+{
+        return replace_at(dirfd, name, buf, len, mode, false);
 }
 
 static int rm_rf_at(int dirfd, const char *name, dev_t dev)

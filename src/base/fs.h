@@ -43,6 +43,12 @@ int fs_write_file_at(int dirfd, const char *path, const char *buf, size_t len);
 /* Writes via a temp file + fsync + rename in the same directory: old or new, never half. */
 int fs_write_atomic_at(int dirfd, const char *name, const char *buf, size_t len, mode_t mode);
 
+/*
+ * Like fs_write_atomic_at (readers see old or new, never half) but without fsync: for runtime
+ * state under /run, which does not outlive the machine, so surviving power loss buys nothing.
+ */
+int fs_replace_at(int dirfd, const char *name, const char *buf, size_t len, mode_t mode);
+
 /* Full write, retrying on EINTR and short writes. */
 int fs_write_all(int fd, const void *buf, size_t len);
 

@@ -92,7 +92,11 @@ int json_parse_text(const char *text, size_t len, struct json_object **ret, stru
         }
         size_t bad = find_overflowing_int(text, off);
         if (bad < off) {
-                size_t n = strspn(text + bad, "-0123456789"), line = 1;
+                /* text need not be NUL-terminated: count digits within the document only. */
+                size_t n = 0, line = 1;
+                while (bad + n < off &&
+                       (text[bad + n] == '-' || (text[bad + n] >= '0' && text[bad + n] <= '9')))
+                        n++;
                 for (size_t i = 0; i < bad; i++)
                         line += text[i] == '\n';
                 json_object_put(obj);

@@ -63,7 +63,7 @@ static size_t quote(char *out, size_t size, const char *s)
         return n;
 }
 
-static void timestamp(char *buf, size_t size)
+void log_timestamp(char *buf, size_t size)
 {
         struct timespec ts;
         struct tm tm;
@@ -91,7 +91,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
         }
         if (logger.fd >= 0) {
                 quote(q, sizeof(q), msg);
-                timestamp(ts, sizeof(ts));
+                log_timestamp(ts, sizeof(ts));
                 int n;
                 if (logger.json)
                         n = snprintf(line, sizeof(line),

@@ -9,6 +9,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
@@ -18,6 +19,9 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 bool log_debug_enabled(void);
 /* The fd log lines go to (for handing to hooks as stdout/stderr), -1 if stderr. */
 int log_fd(void);
+
+/* Now, as RFC 3339 UTC with nanoseconds ("2026-01-02T03:04:05.123456789Z"), as runc writes. */
+void log_timestamp(char *buf, size_t size);
 
 #define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_LVL_WARN, __VA_ARGS__)

@@ -18,6 +18,7 @@
 #include "image/bundle.h"
 #include "image/image_io.h"
 #include "image/registry.h"
+#include "image/snapshot.h"
 #include "image/store.h"
 #include "image/source.h"
 #include "image/unpack.h"
@@ -129,9 +130,11 @@ static int cmd_bundle(int argc, char **argv)
         static const struct option opts[] = {
             {"rootless", no_argument, NULL, 'r'},
             {"platform", required_argument, NULL, 'p'},
+            {"overlay", no_argument, NULL, 'o'},
             {"help", no_argument, NULL, 'h'},
             {0},
         };
+        bool overlay = false;
         char **cmd = split_dashdash(&argc, argv);
         struct img_bundle_opts bo = {.rootless = geteuid() != 0, .terminal = isatty(0) == 1};
         struct img_platform platform;
@@ -142,15 +145,20 @@ static int cmd_bundle(int argc, char **argv)
                 case 'r':
                         bo.rootless = true;
                         break;
+                case 'o':
+                        overlay = true;
+                        break;
                 case 'p':
                         if (img_platform_parse(optarg, &platform, &err) < 0)
                                 return fail(&err);
                         bo.platform = &platform;
                         break;
                 case 'h':
-                        puts("Usage: cella image bundle [--rootless] [--platform OS/ARCH] REF DIR "
-                             "[-- CMD ARGS...]\n"
-                             "Writes DIR/rootfs and DIR/config.json for `cella run -b DIR`.");
+                        puts("Usage: cella image bundle [--rootless] [--overlay] [--platform "
+                             "OS/ARCH] REF DIR [-- CMD ARGS...]\n"
+                             "Writes DIR/rootfs and DIR/config.json for `cella run -b DIR`.\n"
+                             "--overlay: DIR/rootfs is an overlay mount of shared layer "
+                             "snapshots (root; undo with `cella image unbundle DIR`).");
                         return 0;
                 default:
                         return 2;
@@ -164,8 +172,80 @@ static int cmd_bundle(int argc, char **argv)
         struct img_descriptor top;
         if (open_ref(argv[optind], &st, &src, &top, &err) < 0)
                 return fail(&err);
-        if (img_bundle_create(src, &top, argv[optind + 1], &bo, &err) < 0)
+        if (!overlay) {
+                if (img_bundle_create(src, &top, argv[optind + 1], &bo, &err) < 0)
+                        return fail(&err);
+                return 0;
+        }
+        /* Snapshots live in the store, whatever the image came from. */
+        struct img_store *snap_st _cleanup_(img_store_freep) = NULL;
+        if (!st && open_store(&snap_st, true, &err) < 0)
                 return fail(&err);
+        if (img_bundle_create_overlay(st ? st : snap_st, src, &top, argv[optind + 1], &bo, &err) <
+            0)
+                return fail(&err);
+        return 0;
+}
+
+static int simple_opts(int argc, char **argv, const char *usage);
+
+static int cmd_unbundle(int argc, char **argv)
+{
+        int r = simple_opts(argc, argv,
+                            "Usage: cella image unbundle DIR\n"
+                            "Unmounts an overlay rootfs and removes DIR/rootfs, its upper layer "
+                            "and DIR/config.json.");
+        if (r >= 0)
+                return r;
+        if (argc - optind != 1)
+                return usage_error("unbundle: expected DIR", "");
+        struct cella_error err = {0};
+        return img_bundle_remove(argv[optind], &err) < 0 ? fail(&err) : 0;
+}
+
+static int cmd_snapshot(int argc, char **argv)
+{
+        static const struct option opts[] = {
+            {"rootless", no_argument, NULL, 'r'},
+            {"platform", required_argument, NULL, 'p'},
+            {"help", no_argument, NULL, 'h'},
+            {0},
+        };
+        bool rootless = geteuid() != 0;
+        struct img_platform platform, *pp = NULL;
+        struct cella_error err = {0};
+        int c;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                if (c == 'r')
+                        rootless = true;
+                else if (c == 'p') {
+                        if (img_platform_parse(optarg, &platform, &err) < 0)
+                                return fail(&err);
+                        pp = &platform;
+                } else if (c == 'h') {
+                        puts("Usage: cella image snapshot [--rootless] [--platform OS/ARCH] REF\n"
+                             "Unpacks the image's layers once into the store (overlay form) and "
+                             "prints the\noverlay lower directories, top first, one per line.");
+                        return 0;
+                } else
+                        return 2;
+        }
+        if (argc - optind != 1)
+                return usage_error("snapshot: expected one REF", "");
+        struct img_store *st _cleanup_(img_store_freep) = NULL;
+        struct img_store *snap_st _cleanup_(img_store_freep) = NULL;
+        struct img_source *src _cleanup_(img_source_freep) = NULL;
+        struct img_descriptor top;
+        char **lowers = NULL;
+        if (open_ref(argv[optind], &st, &src, &top, &err) < 0 ||
+            (!st && open_store(&snap_st, true, &err) < 0) ||
+            img_snapshot_prepare(st ? st : snap_st, src, &top, pp, rootless, &lowers, &err) < 0)
+                return fail(&err);
+        for (char **l = lowers; *l; l++) {
+                puts(*l);
+                free(*l);
+        }
+        free(lowers);
         return 0;
 }
 
@@ -393,7 +473,10 @@ static void print_gc(const struct img_gc_stats *gc)
 {
         char size[32];
         human_size((int64_t)gc->bytes_freed, size);
-        printf("Deleted %llu blobs, %s freed\n", (unsigned long long)gc->blobs_removed, size);
+        printf("Deleted %llu blobs, %s freed", (unsigned long long)gc->blobs_removed, size);
+        if (gc->snapshots_removed)
+                printf(", %llu snapshots", (unsigned long long)gc->snapshots_removed);
+        putchar('\n');
 }
 
 static int cmd_rm(int argc, char **argv)
@@ -866,6 +949,8 @@ static const struct {
     {"rm", cmd_rm, "remove image names and the blobs no other name needs"},
     {"prune", cmd_prune, "remove blobs no image needs"},
     {"bundle", cmd_bundle, "make an OCI runtime bundle (rootfs + config.json) from an image"},
+    {"unbundle", cmd_unbundle, "unmount and remove a bundle's rootfs and config"},
+    {"snapshot", cmd_snapshot, "unpack the layers once for overlayfs; print the lower dirs"},
     {"unpack-layer", cmd_unpack_layer, "apply layer tars onto a directory (low level)"},
 };
 

@@ -13,6 +13,7 @@
 #include "base/cleanup.h"
 #include "base/log.h"
 #include "cli/cli.h"
+#include "linux/sealed_exe.h"
 
 static struct cli_global arg_global;
 static bool arg_version, arg_help;
@@ -98,6 +99,12 @@ static int exec_group(const char *group, int argc, char **argv)
         return cli_fail("cella %s: run \"%s\": %m (is cella-%s installed?)", group, path, group);
 }
 
+/* The commands that run container code first move onto a sealed copy of the binary. */
+static bool runs_container_code(const char *name)
+{
+        return strcmp(name, "create") == 0 || strcmp(name, "run") == 0 || strcmp(name, "exec") == 0;
+}
+
 static int run_command(const struct cli_command *c, int argc, char **argv)
 {
         for (int i = 1; i < argc; i++) {
@@ -111,7 +118,7 @@ static int run_command(const struct cli_command *c, int argc, char **argv)
         return c->run(&arg_global, argc, argv);
 }
 
-int main(int argc, char **argv)
+int main(int argc, char **argv, char **envp)
 {
         int first = cli_parse("cella", argc, argv, global_opts);
         if (first < 0)
@@ -144,5 +151,8 @@ int main(int argc, char **argv)
         const struct cli_command *c = find_command(name);
         if (!c)
                 return cli_fail("unknown command \"%s\"; see cella --help", name);
+        struct cella_error err = {0};
+        if (runs_container_code(name) && lnx_ensure_sealed_self(argv, envp, &err) < 0)
+                return cli_fail("%s", err.msg);
         return run_command(c, argc - first, argv + first);
 }

@@ -39,6 +39,18 @@ static int set_value(const char *cmd, const struct cli_opt *o, const char *v)
                 *(const char **)o->value = v;
                 return 0;
         }
+        if (o->type == OPT_STRV) {
+                struct cli_strv *sv = o->value;
+                const char **nv = realloc(sv->v, (sv->n + 2) * sizeof(char *));
+                if (!nv) {
+                        log_error("%s: out of memory", cmd);
+                        return -1;
+                }
+                nv[sv->n++] = v;
+                nv[sv->n] = NULL;
+                sv->v = nv;
+                return 0;
+        }
         if (o->type == OPT_BOOL) {
                 if (!parse_bool(v, (bool *)o->value)) {
                         log_error("%s: --%s: invalid boolean \"%s\"", cmd, o->name, v);

@@ -78,6 +78,11 @@ static int cmd_spec(const struct cli_global *g, int argc, char **argv)
         if (access(path, F_OK) == 0)
                 return cli_fail("spec: \"%s\" already exists; remove it first", path);
         _cleanup_(json_object_putp) struct json_object *o = oci_default_spec(arg_rootless_spec);
+        struct json_object *lnx;
+        /* Docker's default seccomp profile, from the linux layer (the oci layer has no libseccomp).
+         */
+        if (json_object_object_get_ex(o, "linux", &lnx))
+                json_object_object_add(lnx, "seccomp", lnx_seccomp_default_profile());
         const char *text = json_to_string(o, 1);
         _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (fd < 0 || fs_write_all(fd, text, strlen(text)) < 0 || fs_write_all(fd, "\n", 1) < 0)
@@ -318,6 +323,7 @@ const struct cli_command cli_runtime_commands[] = {
     {"delete", "[options] <container-id>", "delete a container and its resources", cmd_delete,
      delete_opts},
     {"spec", "[options]", "write a default config.json", cmd_spec, spec_opts},
+    {"exec", "[options] <container-id> [--] <command> [args...]", "run a process in a container", cli_cmd_exec, cli_exec_opts},
     {"features", "", "print the features this runtime supports (JSON)", cmd_features, no_opts},
     {NULL, NULL, NULL, NULL, NULL},
 };

@@ -13,6 +13,8 @@
 #include "base/fs.h"
 #include "base/json.h"
 #include "oci/defaults.h"
+#include "snapshot.h"
+#include "store.h"
 #include "unpack.h"
 #include "user.h"
 
@@ -348,10 +350,27 @@ static int bundle_into(struct img_source *src, const struct img_descriptor *top,
         return r;
 }
 
+/* Creates the parents of path (not path itself), like `mkdir -p $(dirname path)`. */
+static void mkdir_parents(const char *path)
+{
+        _cleanup_free_ char *p = strdup(path);
+        for (char *s = p ? p + 1 : NULL; s && *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = '\0';
+                (void)mkdir(p, 0755);
+                *s = '/';
+        }
+}
+
 int img_bundle_create(struct img_source *src, const struct img_descriptor *top, const char *dir,
                       const struct img_bundle_opts *opts, struct cella_error *err)
 {
         bool made = mkdir(dir, 0755) == 0;
+        if (!made && errno == ENOENT) {
+                mkdir_parents(dir);
+                made = mkdir(dir, 0755) == 0;
+        }
         if (!made && errno != EEXIST)
                 return cella_errno(err, errno, "create bundle directory \"%s\"", dir);
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -376,4 +395,89 @@ int img_bundle_create(struct img_source *src, const struct img_descriptor *top, 
                         rmdir(dir);
         }
         return r;
+}
+
+static int check_outputs(int dfd, const char *dir, struct cella_error *err)
+{
+        static const char *const outputs[] = {"rootfs", "config.json", ".upper", ".work"};
+        for (size_t i = 0; i < ARRAY_SIZE(outputs); i++) {
+                if (faccessat(dfd, outputs[i], F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+                        return cella_err(err, EEXIST,
+                                         "\"%s/%s\" already exists: remove it or "
+                                         "choose another bundle directory",
+                                         dir, outputs[i]);
+        }
+        return 0;
+}
+
+static int overlay_into(struct img_store *st, struct img_source *src,
+                        const struct img_descriptor *top, const char *dir, int dfd,
+                        const struct img_bundle_opts *opts, struct cella_error *err)
+{
+        struct img_manifest m;
+        _cleanup_free_ char *cfg_text = NULL;
+        size_t cfg_len;
+        int r = img_resolve(src, top, opts->platform, &m, &cfg_text, &cfg_len, err);
+        if (r < 0)
+                return r;
+        img_manifest_free(&m);
+        struct json_object *image = NULL;
+        char **lowers = NULL;
+        r = json_parse_text(cfg_text, cfg_len, &image, err);
+        if (r == 0)
+                r = img_snapshot_prepare(st, src, top, opts->platform, false, &lowers, err);
+        if (r == 0)
+                r = img_overlay_mount(lowers, dir, err);
+        if (r == 0)
+                r = write_spec(dfd, "rootfs", image, opts, err);
+        for (char **l = lowers; l && *l; l++)
+                free(*l);
+        free(lowers);
+        json_object_put(image);
+        return r;
+}
+
+int img_bundle_create_overlay(struct img_store *st, struct img_source *src,
+                              const struct img_descriptor *top, const char *dir,
+                              const struct img_bundle_opts *opts, struct cella_error *err)
+{
+        if (opts->rootless || geteuid() != 0)
+                return cella_err(err, EPERM,
+                                 "an overlay bundle needs root to mount; rootless: "
+                                 "use a plain bundle, or mount the lowers from `cella image "
+                                 "snapshot --rootless` in your user namespace");
+        bool made = mkdir(dir, 0755) == 0;
+        if (!made && errno == ENOENT) {
+                mkdir_parents(dir);
+                made = mkdir(dir, 0755) == 0;
+        }
+        if (!made && errno != EEXIST)
+                return cella_errno(err, errno, "create bundle directory \"%s\"", dir);
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return cella_errno(err, errno, "open bundle directory \"%s\"", dir);
+        int r = check_outputs(dfd, dir, err);
+        if (r < 0)
+                return r;
+        r = overlay_into(st, src, top, dir, dfd, opts, err);
+        if (r < 0) {
+                img_overlay_unmount(dir, NULL);
+                if (made)
+                        rmdir(dir);
+        }
+        return r;
+}
+
+int img_bundle_remove(const char *dir, struct cella_error *err)
+{
+        int r = img_overlay_unmount(dir, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *cfg = NULL;
+        if (asprintf(&cfg, "%s/config.json", dir) < 0)
+                return cella_err(err, ENOMEM, "out of memory");
+        if (unlink(cfg) < 0 && errno != ENOENT)
+                return cella_errno(err, errno, "remove \"%s\"", cfg);
+        (void)rmdir(dir);
+        return 0;
 }

@@ -28,6 +28,21 @@ struct img_bundle_opts {
 int img_bundle_create(struct img_source *src, const struct img_descriptor *top, const char *dir,
                       const struct img_bundle_opts *opts, struct cella_error *err);
 
+struct img_store;
+
+/*
+ * The same with DIR/rootfs an overlay mount of the image's layer snapshots (made once in st,
+ * shared by every bundle of the image) with DIR/.upper for the container's changes: no copy per
+ * container. Root only. img_bundle_remove() undoes either kind of bundle.
+ */
+int img_bundle_create_overlay(struct img_store *st, struct img_source *src,
+                              const struct img_descriptor *top, const char *dir,
+                              const struct img_bundle_opts *opts, struct cella_error *err);
+
+/* Unmounts an overlay rootfs if there is one and removes DIR/rootfs, DIR/.upper, DIR/.work and
+ * DIR/config.json (and DIR, if then empty). */
+int img_bundle_remove(const char *dir, struct cella_error *err);
+
 /*
  * Applies an image config document (the "config" object of an image config blob: Entrypoint,
  * Cmd, Env, User, WorkingDir, Labels, ...) to a runtime spec. rootfs_fd (or -1) is used to look

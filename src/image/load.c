@@ -281,9 +281,9 @@ static int check_complete(struct img_store *st, const struct img_descriptor *d, 
         for (size_t i = 0; r == 0 && i < m.n_layers; i++)
                 if (!img_store_has_blob(st, m.layers[i].digest))
                         r = cella_err(err, ENOENT, "layer %s is missing", m.layers[i].digest);
+        _cleanup_free_ char *cfg = NULL;
         if (r == 0)
-                r = img_read_blob(img_store_source(st), &m.config, &buf, &len, err) < 0 ? -EBADMSG
-                                                                                        : 0;
+                r = img_read_blob(img_store_source(st), &m.config, &cfg, &len, err);
         img_manifest_free(&m);
         return r;
 }

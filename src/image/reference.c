@@ -146,7 +146,9 @@ int img_ref_parse(const char *s, struct img_ref *ret, struct cella_error *err)
                 p = e + 1;
         }
         bool library = strcmp(ret->domain, "docker.io") == 0 && !strchr(path, '/');
-        snprintf(ret->path, sizeof(ret->path), "%s%s", library ? "library/" : "", path);
+        size_t off = library ? 8 : 0; /* length checked above */
+        memcpy(ret->path, "library/", off);
+        memcpy(ret->path + off, path, strlen(path) + 1);
         if (!ret->tag[0] && !ret->digest[0])
                 strcpy(ret->tag, "latest");
         return 0;

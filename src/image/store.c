@@ -15,6 +15,7 @@
 #include "base/cleanup.h"
 #include "base/fs.h"
 #include "base/json.h"
+#include "snapshot.h"
 #include "strset.h"
 
 #define IMAGE_NAME_ANN "io.containerd.image.name"
@@ -487,6 +488,39 @@ int img_store_lookup(struct img_store *st, const char *name, struct img_store_im
 
 /* ---- garbage collection ---- */
 
+/* Snapshots are named by chain id: mark those of this image's layers as "snap:<hex>". */
+static int gc_mark_snapshots(struct img_store *st, struct strset *live,
+                             const struct img_manifest *m, struct cella_error *err)
+{
+        _cleanup_free_ char *cfg = NULL;
+        size_t len;
+        struct json_object *root = NULL, *rootfs, *ids;
+        if (!img_store_has_blob(st, m->config.digest) || m->n_layers == 0)
+                return 0;
+        int r = img_read_blob(img_store_source(st), &m->config, &cfg, &len, err);
+        if (r == 0 && json_parse_text(cfg, len, &root, NULL) == 0 &&
+            json_object_object_get_ex(root, "rootfs", &rootfs) &&
+            json_object_object_get_ex(rootfs, "diff_ids", &ids) &&
+            json_object_is_type(ids, json_type_array) &&
+            json_object_array_length(ids) == m->n_layers) {
+                char **v = calloc(m->n_layers, sizeof(char *));
+                char(*chain)[IMG_DIGEST_MAX] = calloc(m->n_layers, IMG_DIGEST_MAX);
+                for (size_t i = 0; v && i < m->n_layers; i++)
+                        v[i] = (char *)json_object_get_string(json_object_array_get_idx(ids, i));
+                if (v && chain && img_chain_ids(v, m->n_layers, chain) == 0) {
+                        for (size_t i = 0; i < m->n_layers; i++) {
+                                char key[IMG_DIGEST_MAX + 8];
+                                snprintf(key, sizeof(key), "snap:%s", img_digest_hex(chain[i]));
+                                strset_add(live, key, strlen(key));
+                        }
+                }
+                free(v);
+                free(chain);
+        }
+        json_object_put(root);
+        return r < 0 ? cella_err_prefix(err, "garbage collection stopped, nothing was removed") : 0;
+}
+
 static int gc_mark(struct img_store *st, struct strset *live, const struct img_descriptor *d,
                    int depth, struct cella_error *err)
 {
@@ -515,6 +549,7 @@ static int gc_mark(struct img_store *st, struct strset *live, const struct img_d
         if (r < 0)
                 return r;
         strset_add(live, m.config.digest, strlen(m.config.digest));
+        r = gc_mark_snapshots(st, live, &m, err);
         for (size_t i = 0; i < m.n_layers; i++)
                 if (strset_add(live, m.layers[i].digest, strlen(m.layers[i].digest)) < 0)
                         r = cella_err(err, ENOMEM, "out of memory");
@@ -552,6 +587,35 @@ static int gc_sweep_dir(int dfd, const char *prefix, const struct strset *live,
         return 0;
 }
 
+static void gc_sweep_snapshots(struct img_store *st, const struct strset *live,
+                               struct img_gc_stats *stats)
+{
+        _cleanup_free_ char *dir = NULL;
+        if (asprintf(&dir, "%s/snapshots", st->dir) < 0)
+                return;
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        /* A snapshot an overlay mount still uses stays, named or not. */
+        _cleanup_free_ char *mounts = NULL;
+        size_t mlen;
+        if (fs_read_file("/proc/self/mountinfo", 64u << 20, &mounts, &mlen) < 0)
+                return; /* cannot tell what is in use: remove nothing */
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                char key[300];
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                /* "<hex>" and "<hex>.user" are one chain id; ".tmp-*" are unfinished. */
+                snprintf(key, sizeof(key), "snap:%.*s", (int)strcspn(de->d_name, "."), de->d_name);
+                if (de->d_name[0] != '.' && strset_contains(live, key, strlen(key)))
+                        continue;
+                _cleanup_free_ char *p = NULL;
+                if (asprintf(&p, "%s/%s/", dir, de->d_name) < 0 || strstr(mounts, p))
+                        continue;
+                if (fs_rm_rf(p) == 0)
+                        stats->snapshots_removed++;
+        }
+}
+
 static int gc_locked(struct img_store *st, struct img_gc_stats *stats, struct cella_error *err)
 {
         struct img_store_image *v = NULL;
@@ -566,6 +630,8 @@ static int gc_locked(struct img_store *st, struct img_gc_stats *stats, struct ce
                 if (r < 0)
                         cella_errno(err, -r, "clean \"%s/blobs/sha256\"", st->dir);
         }
+        if (r == 0)
+                gc_sweep_snapshots(st, &live, stats);
         if (r == 0) {
                 _cleanup_close_ int ingest =
                     openat(st->dfd, "ingest", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

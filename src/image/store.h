@@ -94,6 +94,7 @@ int img_store_list(struct img_store *st, struct img_store_image **ret, size_t *r
 struct img_gc_stats {
         uint64_t blobs_removed;
         uint64_t bytes_freed;
+        uint64_t snapshots_removed;
 };
 
 /* Removes every blob no name reaches, and leftover temp files. */

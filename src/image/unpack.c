@@ -548,12 +548,43 @@ static int opaque_clear(struct unpacker *u, int dirfd, const char *dir, struct c
         return 0;
 }
 
+/* Overlay form: record the whiteout for overlayfs instead of deleting anything. */
+static int overlay_whiteout(struct unpacker *u, enum img_whiteout kind, const char *dir,
+                            const char *target, struct cella_error *err)
+{
+        if (kind == IMG_WHITEOUT_OPAQUE && mark_seen(u, dir) < 0)
+                return cella_err(err, ENOMEM, "out of memory");
+        int pfd = open_parent(u, dir, err);
+        if (pfd < 0)
+                return pfd;
+        if (kind == IMG_WHITEOUT_FILE) {
+                _cleanup_free_ char *victim = join_path(dir, target);
+                if (!victim)
+                        return cella_err(err, ENOMEM, "out of memory");
+                if (strset_contains(&u->seen, victim, strlen(victim)))
+                        return 0;
+                /* 0:0 character devices are whiteouts; unprivileged users may make them too. */
+                if (mknodat(pfd, target, S_IFCHR | 0000, makedev(0, 0)) < 0 && errno != EEXIST)
+                        return cella_errno(err, errno, "create whiteout for \"%s\"", victim);
+                return 0;
+        }
+        char name[64];
+        snprintf(name, sizeof(name), "%soverlay.opaque", u->opts->overlay_xattr_prefix);
+        _cleanup_close_ int fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || fsetxattr(fd, name, "y", 1, 0) < 0)
+                return cella_errno(err, errno, "mark \"%s\" opaque (xattr %s)", *dir ? dir : "/",
+                                   name);
+        return 0;
+}
+
 static int apply_whiteout(struct unpacker *u, enum img_whiteout kind, const char *dir,
                           const char *target, const char *path, struct cella_error *err)
 {
         u->stats.whiteouts++;
         if (kind == IMG_WHITEOUT_INVALID)
                 return cella_err(err, EINVAL, "invalid whiteout entry \"%s\"", path);
+        if (u->opts->overlay_xattr_prefix)
+                return overlay_whiteout(u, kind, dir, target, err);
         if (kind == IMG_WHITEOUT_OPAQUE) {
                 int r = mark_seen(u, dir);
                 if (r < 0)
@@ -628,8 +659,52 @@ static int apply_entry(struct unpacker *u, struct archive_entry *e, struct cella
         }
 }
 
+/* Copies owner, mode and times of path's directory in the first lower layer that has it. */
+static int copy_lower_dir_meta(struct unpacker *u, const char *path, struct cella_error *err)
+{
+        _cleanup_close_ int fd =
+            fs_open_in_root(u->root_fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        if (fd < 0)
+                return 0; /* not a directory (any more) */
+        for (size_t i = 0; i < u->opts->n_lower; i++) {
+                _cleanup_close_ int lfd = fs_open_in_root(u->opts->lower_fds[i], path,
+                                                          O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
+                struct stat st;
+                if (lfd < 0 || fstat(lfd, &st) < 0)
+                        continue;
+                if (!u->opts->rootless && fchown(fd, st.st_uid, st.st_gid) < 0)
+                        return cella_errno(err, errno, "chown \"%s\"", path);
+                struct timespec ts[2] = {st.st_atim, st.st_mtim};
+                if (fchmod(fd, st.st_mode & 07777) < 0 || futimens(fd, ts) < 0)
+                        return cella_errno(err, errno, "copy metadata to \"%s\"", path);
+                return 0;
+        }
+        return 0;
+}
+
+static int fix_implied_dirs(struct unpacker *u, struct cella_error *err)
+{
+        struct strset explicit_dirs = {0};
+        int r = 0;
+        for (size_t i = 0; r == 0 && i < u->n_dirs; i++)
+                if (strset_add(&explicit_dirs, u->dirs[i].path, strlen(u->dirs[i].path)) < 0)
+                        r = cella_err(err, ENOMEM, "out of memory");
+        for (size_t i = 0; r == 0 && i < u->seen.cap; i++) {
+                const char *p = u->seen.slots[i];
+                if (p && !strset_contains(&explicit_dirs, p, strlen(p)))
+                        r = copy_lower_dir_meta(u, p, err);
+        }
+        strset_free(&explicit_dirs);
+        return r;
+}
+
 static int finish_dirs(struct unpacker *u, struct cella_error *err)
 {
+        if (u->opts->n_lower > 0) {
+                int r = fix_implied_dirs(u, err);
+                if (r < 0)
+                        return r;
+        }
         for (size_t i = 0; i < u->n_dirs; i++) {
                 struct dir_meta *d = &u->dirs[i];
                 _cleanup_close_ int fd =

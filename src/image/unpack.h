@@ -14,6 +14,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/error.h"
@@ -27,6 +28,18 @@ struct img_unpack_opts {
         const char *diff_id;
         /* What to call the layer in error messages (e.g. its digest); may be NULL. */
         const char *name;
+        /*
+         * Overlay form, for a snapshot directory used as an overlayfs lower layer: the layer goes
+         * into an empty directory of its own, whiteouts become 0:0 character devices and opaque
+         * markers the xattr "<prefix>overlay.opaque" = "y" (prefix "trusted." for root, "user."
+         * for rootless overlay mounted with userxattr). NULL: whiteouts delete (a flat rootfs).
+         */
+        const char *overlay_xattr_prefix;
+        /* Overlay form: the snapshot directories below (top first). A directory this layer only
+         * implies (an entry below it but no entry for it) takes their metadata, as it would
+         * otherwise hide the real directory's mode and owner in the merged view. */
+        const int *lower_fds;
+        size_t n_lower;
 };
 
 struct img_unpack_stats {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/fs.h"
+#include "base/log.h"
 
 int lnx_cap_last_cap(void)
 {
@@ -54,11 +55,17 @@ int lnx_caps_apply(const struct oci_capabilities *caps, struct cella_error *err)
         for (int cap = 0; cap < 64; cap++) {
                 if (!(amb & (1ULL << cap)))
                         continue;
-                if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
-                        return cella_errno(err, errno,
-                                           "raise ambient %s (it must also be "
-                                           "permitted and inheritable)",
-                                           oci_cap_name(cap));
+                /*
+                 * The kernel refuses an ambient capability that is not also permitted and
+                 * inheritable. runc and crun skip it, and `runc spec` writes exactly such a
+                 * config (ambient without inheritable, since CVE-2022-29162), so we skip too.
+                 */
+                if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) {
+                        if (errno != EPERM && errno != EINVAL)
+                                return cella_errno(err, errno, "raise ambient %s", oci_cap_name(cap));
+                        log_debug("ambient %s not raised: it is not both permitted and inheritable",
+                                  oci_cap_name(cap));
+                }
         }
         return 0;
 }

@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -73,6 +74,8 @@ int lnx_ns_join(struct lnx_ns_plan *p, struct cella_error *err)
         return 0;
 }
 
+static int write_own_maps(pid_t pid, const struct oci_spec *spec, struct cella_error *err);
+
 static int write_map(pid_t pid, const char *file, const struct oci_id_mapping *m, size_t n,
                      struct cella_error *err)
 {
@@ -92,7 +95,71 @@ static int write_map(pid_t pid, const char *file, const struct oci_id_mapping *m
         return 0;
 }
 
+/* An unprivileged caller may write only "X <own id> 1"; anything else needs the setuid helper. */
+static bool needs_helper(const struct oci_id_mapping *m, size_t n, unsigned own)
+{
+        if (geteuid() == 0)
+                return false;
+        return n != 1 || m[0].host_id != own || m[0].size != 1;
+}
+
+/* newuidmap/newgidmap (Debian's uidmap) check the ranges against /etc/subuid and /etc/subgid. */
+static int run_map_helper(const char *tool, pid_t pid, const struct oci_id_mapping *m, size_t n,
+                          struct cella_error *err)
+{
+        char *argv[2 + 3 * 340 + 2];
+        char nums[3 * 340 + 1][12];
+        size_t a = 0, k = 0;
+        argv[a++] = (char *)tool;
+        snprintf(nums[k], sizeof(nums[k]), "%d", pid);
+        argv[a++] = nums[k++];
+        for (size_t i = 0; i < n && i < 340; i++) {
+                const uint32_t v[3] = {m[i].container_id, m[i].host_id, m[i].size};
+                for (int j = 0; j < 3; j++) {
+                        snprintf(nums[k], sizeof(nums[k]), "%u", v[j]);
+                        argv[a++] = nums[k++];
+                }
+        }
+        argv[a] = NULL;
+        pid_t child = fork();
+        if (child < 0)
+                return cella_errno(err, errno, "fork %s", tool);
+        if (child == 0) {
+                execvp(tool, argv);
+                _exit(127);
+        }
+        int status;
+        while (waitpid(child, &status, 0) < 0)
+                if (errno != EINTR)
+                        return cella_errno(err, errno, "wait for %s", tool);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                return cella_err(
+                    err, EPERM,
+                    "%s failed (status %d): check that /etc/sub%cid grants these ranges "
+                    "to your user, and that the uidmap package is installed",
+                    tool, WIFEXITED(status) ? WEXITSTATUS(status) : -1, tool[3] == 'u' ? 'u' : 'g');
+        return 0;
+}
+
 int lnx_write_id_maps(pid_t pid, const struct oci_spec *spec, struct cella_error *err)
+{
+        const struct oci_linux *l = &spec->linux_;
+        /*
+         * Both through the helpers or neither: newgidmap manages setgroups itself, and the
+         * helpers also accept the caller's own id, so a mixed config needs no special case.
+         */
+        if (needs_helper(l->uid_mappings, l->n_uid_mappings, geteuid()) ||
+            needs_helper(l->gid_mappings, l->n_gid_mappings, getegid())) {
+                int r = run_map_helper("newuidmap", pid, l->uid_mappings, l->n_uid_mappings, err);
+                if (r == 0)
+                        r = run_map_helper("newgidmap", pid, l->gid_mappings, l->n_gid_mappings,
+                                           err);
+                return r;
+        }
+        return write_own_maps(pid, spec, err);
+}
+
+static int write_own_maps(pid_t pid, const struct oci_spec *spec, struct cella_error *err)
 {
         const struct oci_linux *l = &spec->linux_;
         /*

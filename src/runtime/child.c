@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -20,12 +21,18 @@
 
 #include "base/cleanup.h"
 #include "base/fs.h"
+#include "base/json.h"
+#include "base/log.h"
 #include "linux/capabilities.h"
 #include "linux/process.h"
+#include "linux/schedule.h"
 #include "linux/seccomp_filter.h"
 #include "linux/sysctls.h"
 #include "linux/terminal.h"
 #include "runtime/container.h"
+#include "runtime/hooks.h"
+#include "runtime/internal.h"
+#include "runtime/state.h"
 #include "runtime/sync.h"
 
 #ifndef CLONE_NEWTIME
@@ -84,6 +91,8 @@ static int step_process_limits(struct child *ch, struct cella_error *err)
         int r = lnx_set_rlimits(p, err);
         if (r == 0)
                 r = lnx_set_oom_score_adj(p, err);
+        if (r == 0)
+                r = lnx_sched_apply(p, err); /* real-time policies need our capabilities */
         if (r == 0 && !ch->c->opts->no_new_keyring)
                 r = lnx_new_session_keyring(ch->c->id, err);
         return r;
@@ -175,6 +184,9 @@ static int step_pivot(struct child *ch, struct cella_error *err)
                 r = lnx_rootfs_protect(&ch->rootfs, err);
         close(ch->rootfs.dev_null_fd);
         ch->rootfs.dev_null_fd = -1;
+        /* The exec attribute takes effect at execve; write it while the host /proc is ours. */
+        if (r == 0)
+                r = lnx_lsm_apply(ch->c->spec, &ch->c->lsm, err);
         if (r == 0)
                 r = lnx_rootfs_pivot(&ch->rootfs, ch->c->opts->no_pivot, err);
         return r;
@@ -210,6 +222,9 @@ static int step_lockdown(struct child *ch, struct cella_error *err)
         const struct oci_process *p = &ch->c->spec->process;
         if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return cella_errno(err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
+        int r = lnx_personality_apply(ch->c->spec, err);
+        if (r < 0)
+                return r;
         /* Only fds 0-2 and --preserve-fds cross execve (the CVE-2024-21626 class). */
         unsigned int first = 3 + (unsigned int)ch->c->opts->preserve_fds;
         if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
@@ -294,6 +309,37 @@ static void reset_signals(void)
         sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* Our pid in the host's pid namespace, read while /proc is still the host's (0 if unknown). */
+static pid_t host_pid(void)
+{
+        char buf[32];
+        ssize_t n = readlink("/proc/self", buf, sizeof(buf) - 1);
+        if (n <= 0)
+                return 0;
+        buf[n] = '\0';
+        return (pid_t)atoi(buf);
+}
+
+/*
+ * startContainer hooks: in the container, after `start` and before execve, with the
+ * process's own restrictions already in place (runc's order). The state says "created",
+ * as runc's does.
+ */
+static int run_start_hooks(struct rt_ctx *c, pid_t pid, struct cella_error *err)
+{
+        if (c->spec->hooks.n_hooks[OCI_HOOK_START_CONTAINER] == 0)
+                return 0;
+        struct rt_state st = {.id = (char *)c->id,
+                              .pid = pid,
+                              .bundle = c->bundle,
+                              .rootfs = c->rootfs,
+                              .created = c->created,
+                              .owner = "",
+                              .annotations = rt_annotations_json(c->spec)};
+        struct json_object *o = rt_state_to_oci(&st, RT_CREATED);
+        return rt_hooks_run(c->spec, OCI_HOOK_START_CONTAINER, json_to_string(o, 0), err);
+}
+
 _Noreturn static void fail(struct rt_ctx *c, struct cella_error *err)
 {
         rt_sync_send(c->sync_fd[1], RT_SYNC_ERROR, 0, err);
@@ -304,6 +350,7 @@ _Noreturn void rt_child_main(struct rt_ctx *c)
 {
         struct child ch = {.c = c, .pty_slave = -1};
         struct cella_error err = {0};
+        pid_t pid = host_pid();
         /* The state directory's flock is shared with us through the fd: let go of it. */
         close(c->sync_fd[0]);
         close(c->dir_fd);
@@ -319,6 +366,10 @@ _Noreturn void rt_child_main(struct rt_ctx *c)
         if (wait_for_start(c->fifo_fd) < 0)
                 _exit(1);
         close(c->fifo_fd);
+        if (run_start_hooks(c, pid, &err) < 0) {
+                log_error("%s", err.msg);
+                _exit(1);
+        }
         reset_signals();
         execve(ch.exe, c->spec->process.args, ch.env);
         dprintf(STDERR_FILENO, "cella: exec \"%s\": %s\n", ch.exe, strerror(errno));

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "cgroup/cgroup.h"
+#include "linux/lsm.h"
 #include "linux/namespaces.h"
 #include "linux/rootfs.h"
 #include "oci/spec.h"
@@ -33,10 +34,14 @@ struct rt_ctx {
         int console_fd; /* connected console socket, -1 if none */
         int fifo_fd;    /* exec.fifo, O_RDONLY|O_NONBLOCK, inherited by the init */
         bool setgroups_allowed;
+        struct lnx_lsm lsm;
         struct lnx_seccomp *seccomp; /* compiled before clone, loaded by the child; NULL if none */
         pid_t pid;                   /* the container init, in the host pid namespace */
         pid_t intermediate; /* slow path only: the process that joined namespaces by path */
 };
+
+/* The OCI state ("creating") of a container being created, for hooks and seccomp agents. */
+struct json_object *rt_ctx_oci_state(const struct rt_ctx *c);
 
 /* Child side: never returns. Runs in the cloned process. */
 _Noreturn void rt_child_main(struct rt_ctx *c);

@@ -25,6 +25,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "linux/namespaces.h"
+#include "linux/schedule.h"
 #include "linux/seccomp_filter.h"
 #include "linux/terminal.h"
 #include "linux/sysctls.h"
@@ -120,6 +121,11 @@ static int validate(struct rt_ctx *c, bool foreground, struct cella_error *err)
                     "hostname: setting it needs a UTS namespace; add {\"type\": \"uts\"} "
                     "to linux.namespaces");
         r = check_arg_size(&s->process, err);
+        if (r == 0)
+                r = lnx_sched_validate(s, err);
+        lnx_lsm_detect("", &c->lsm);
+        if (r == 0)
+                r = lnx_lsm_validate(s, &c->lsm, err);
         if (r < 0)
                 return r;
         if (c->opts->preserve_fds < 0)
@@ -176,12 +182,9 @@ static void plan_cgroup_mounts(struct rt_ctx *c)
         const struct cgroup *cg = &c->cg;
         for (size_t i = 0; i < cg->n_h && i < CG_MAX_HIERARCHIES; i++) {
                 const struct cg_hierarchy *h = &cg->h[i];
-                size_t plen = strlen(h->path), rlen = strlen(cg->rel_path);
-                char mnt[PATH_MAX];
-                snprintf(mnt, sizeof(mnt), "%.*s", (int)(plen > rlen ? plen - rlen : plen),
-                         h->path);
-                const char *base = strrchr(mnt, '/');
-                snprintf(c->cg_names[i], sizeof(c->cg_names[i]), "%.63s", base ? base + 1 : mnt);
+                const char *base = strrchr(h->mount, '/');
+                snprintf(c->cg_names[i], sizeof(c->cg_names[i]), "%.63s",
+                         base ? base + 1 : h->mount);
                 if (strncmp(h->controllers, "name=", 5) == 0)
                         snprintf(c->cg_options[i], sizeof(c->cg_options[i]), "none,%s",
                                  h->controllers);
@@ -351,6 +354,17 @@ static int spawn(struct rt_ctx *c, struct cella_error *err)
         return 0;
 }
 
+struct json_object *rt_ctx_oci_state(const struct rt_ctx *c)
+{
+        struct rt_state st = {.id = (char *)c->id,
+                              .pid = c->pid,
+                              .bundle = (char *)c->bundle,
+                              .rootfs = (char *)c->rootfs,
+                              .created = (char *)c->created,
+                              .owner = ""};
+        return rt_state_to_oci(&st, RT_CREATING);
+}
+
 /* The seccomp listener fd travels child -> us -> listenerPath with the container state. */
 static int forward_notify_fd(struct rt_ctx *c, struct cella_error *err)
 {
@@ -358,13 +372,7 @@ static int forward_notify_fd(struct rt_ctx *c, struct cella_error *err)
         int r = lnx_recv_fd(c->sync_fd[0], &fd);
         if (r < 0)
                 return cella_errno(err, -r, "receive the seccomp notify fd");
-        struct rt_state st = {.id = (char *)c->id,
-                              .pid = c->pid,
-                              .bundle = c->bundle,
-                              .rootfs = c->rootfs,
-                              .created = c->created,
-                              .owner = ""};
-        _cleanup_(json_object_putp) struct json_object *o = rt_state_to_oci(&st, RT_CREATING);
+        _cleanup_(json_object_putp) struct json_object *o = rt_ctx_oci_state(c);
         const struct oci_seccomp *s = c->spec->linux_.seccomp;
         r = lnx_seccomp_send_notify_fd(s->listener_path, fd, json_to_string(o, 0),
                                        s->listener_metadata, err);
@@ -468,7 +476,7 @@ int rt_create_ctx(struct rt_ctx *c, const char *root, const char *id,
                   const struct rt_create_opts *o, int *ret_console_peer, struct cella_error *err)
 {
         ctx_init(c, id, o);
-        rt_timestamp(c->created, sizeof(c->created));
+        log_timestamp(c->created, sizeof(c->created));
         int r = prepare(c, root, ret_console_peer, err);
         if (r == 0)
                 r = spawn(c, err);

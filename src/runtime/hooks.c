@@ -200,23 +200,10 @@ struct json_object *rt_hooks_state_json(const struct oci_spec *spec)
         return o;
 }
 
-static const char *creating_state(struct rt_ctx *c, struct json_object **holder)
-{
-        struct rt_state st = {.id = (char *)c->id,
-                              .pid = c->pid,
-                              .bundle = c->bundle,
-                              .rootfs = c->rootfs,
-                              .created = c->created,
-                              .owner = ""};
-        *holder = rt_state_to_oci(&st, RT_CREATING);
-        return json_object_to_json_string_ext(*holder, JSON_C_TO_STRING_PLAIN |
-                                                           JSON_C_TO_STRING_NOSLASHESCAPE);
-}
-
 int rt_run_create_hooks(struct rt_ctx *c, struct cella_error *err)
 {
-        _cleanup_(json_object_putp) struct json_object *holder = NULL;
-        const char *state = creating_state(c, &holder);
+        _cleanup_(json_object_putp) struct json_object *holder = rt_ctx_oci_state(c);
+        const char *state = json_to_string(holder, 0);
         /* prestart is deprecated but still run, before createRuntime, as the spec says. */
         int r = rt_hooks_run(c->spec, OCI_HOOK_PRESTART, state, err);
         if (r == 0)

@@ -23,9 +23,6 @@ int rt_create_ctx(struct rt_ctx *c, const char *root, const char *id,
                   const struct rt_create_opts *o, int *ret_console_peer, struct cella_error *err);
 void rt_ctx_release(struct rt_ctx *c);
 
-/* RFC 3339 UTC with nanoseconds, like runc's "created". */
-void rt_timestamp(char *buf, size_t size);
-
 int rt_write_pid_file(const char *path, pid_t pid, struct cella_error *err);
 
 /* spec annotations as a JSON object (NULL if none). */

@@ -22,16 +22,6 @@
 #include "runtime/runtime.h"
 #include "runtime/state.h"
 
-void rt_timestamp(char *buf, size_t size)
-{
-        struct timespec ts;
-        struct tm tm;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        gmtime_r(&ts.tv_sec, &tm);
-        size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(buf + n, size - n, ".%09ldZ", ts.tv_nsec);
-}
-
 int rt_write_pid_file(const char *path, pid_t pid, struct cella_error *err)
 {
         char buf[32], dir[PATH_MAX];
@@ -43,7 +33,7 @@ int rt_write_pid_file(const char *path, pid_t pid, struct cella_error *err)
                 *slash = '\0';
         _cleanup_close_ int dfd =
             open(slash ? (dir[0] ? dir : "/") : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        int r = dfd < 0 ? -errno : fs_write_atomic_at(dfd, name, buf, (size_t)n, 0644);
+        int r = dfd < 0 ? -errno : fs_replace_at(dfd, name, buf, (size_t)n, 0644);
         if (r < 0)
                 return cella_errno(err, -r, "write --pid-file \"%s\"", path);
         return 0;

@@ -133,7 +133,7 @@ int rt_state_save(int dir_fd, const struct rt_state *st, struct cella_error *err
         if (st->has_cgroup)
                 json_object_object_add(o, "cgroup", cg_to_json(&st->cg));
         const char *text = json_to_string(o, 0);
-        int r = fs_write_atomic_at(dir_fd, "state.json", text, strlen(text), 0600);
+        int r = fs_replace_at(dir_fd, "state.json", text, strlen(text), 0600);
         if (r < 0)
                 return cella_errno(err, -r, "write state of \"%s\"", st->id);
         return 0;
@@ -147,17 +147,12 @@ static char *dup_field(struct json_object *o, const char *k)
         return strdup(json_object_get_string(v));
 }
 
-int rt_state_load(int dir_fd, const char *id, struct rt_state *st, struct cella_error *err)
+int rt_state_parse(const char *text, size_t len, const char *id, struct rt_state *st,
+                   struct cella_error *err)
 {
         memset(st, 0, sizeof(*st));
-        _cleanup_free_ char *text = NULL;
-        int r = fs_read_file_at(dir_fd, "state.json", 1 << 20, &text, NULL);
-        if (r == -ENOENT)
-                return cella_err(err, EAGAIN, "container \"%s\" is still being created", id);
-        if (r < 0)
-                return cella_errno(err, -r, "read state of \"%s\"", id);
         _cleanup_(json_object_putp) struct json_object *o = NULL;
-        if (json_parse_text(text, 0, &o, err) < 0 || !json_object_is_type(o, json_type_object))
+        if (json_parse_text(text, len, &o, err) < 0 || !json_object_is_type(o, json_type_object))
                 return cella_err(err, EINVAL,
                                  "state of \"%s\" is corrupt; remove it with `cella delete -f %s`",
                                  id, id);
@@ -171,12 +166,13 @@ int rt_state_load(int dir_fd, const char *id, struct rt_state *st, struct cella_
                 st->pid = json_object_get_int(v);
         if (json_object_object_get_ex(o, "startTime", &v))
                 st->start_time = json_object_get_uint64(v);
-        if (json_object_object_get_ex(o, "annotations", &v))
+        if (json_object_object_get_ex(o, "annotations", &v) &&
+            json_object_is_type(v, json_type_object))
                 st->annotations = json_object_get(v);
-        if (json_object_object_get_ex(o, "hooks", &v))
+        if (json_object_object_get_ex(o, "hooks", &v) && json_object_is_type(v, json_type_object))
                 st->hooks = json_object_get(v);
         if (json_object_object_get_ex(o, "cgroup", &v)) {
-                r = cg_from_json(v, &st->cg, err);
+                int r = cg_from_json(v, &st->cg, err);
                 if (r < 0) {
                         rt_state_free(st);
                         return r;
@@ -188,6 +184,19 @@ int rt_state_load(int dir_fd, const char *id, struct rt_state *st, struct cella_
                 return cella_err(err, ENOMEM, "out of memory");
         }
         return 0;
+}
+
+int rt_state_load(int dir_fd, const char *id, struct rt_state *st, struct cella_error *err)
+{
+        memset(st, 0, sizeof(*st));
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        int r = fs_read_file_at(dir_fd, "state.json", 1 << 20, &text, &len);
+        if (r == -ENOENT)
+                return cella_err(err, EAGAIN, "container \"%s\" is still being created", id);
+        if (r < 0)
+                return cella_errno(err, -r, "read state of \"%s\"", id);
+        return rt_state_parse(text, len, id, st, err);
 }
 
 void rt_state_free(struct rt_state *st)

@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "base/error.h"
@@ -47,6 +48,10 @@ int rt_container_dir_remove(int root_fd, const char *id);
 
 int rt_state_save(int dir_fd, const struct rt_state *st, struct cella_error *err);
 int rt_state_load(int dir_fd, const char *id, struct rt_state *st, struct cella_error *err);
+/* The parsing half of rt_state_load (a fuzz target: the state dir is writable by root only,
+ * but a corrupt file must still give an error, not a crash). */
+int rt_state_parse(const char *text, size_t len, const char *id, struct rt_state *st,
+                   struct cella_error *err);
 void rt_state_free(struct rt_state *st);
 
 /* The status now, from the init's liveness, exec.fifo and the freezer. */

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-TIMEOUT = int(os.environ.get("CELLA_TEST_TIMEOUT", "20"))  # hang guard per command
+TIMEOUT = int(os.environ.get("CELLA_TEST_TIMEOUT", "10"))  # hang guard per command
 
 
 def runtime_binary():
@@ -52,6 +52,14 @@ def wait_for(pred, timeout=15.0, what="condition"):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.02)
+
+
+def read_line(pipe, timeout=None):
+    """One line from a text pipe of a Popen, failing instead of blocking forever."""
+    import select
+    ready, _, _ = select.select([pipe], [], [], TIMEOUT if timeout is None else timeout)
+    assert ready, "no output line within the timeout"
+    return pipe.readline()
 
 
 def parse_probe(text):
@@ -166,6 +174,27 @@ def processes_rooted_in(rootfs: Path):
     return pids
 
 
+def processes_naming(cid):
+    """Live (non-zombie) pids whose command line mentions cid: a runtime or an init that was
+    forked from it without exec."""
+    pids = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit() or int(p) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{p}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        if cid.encode() in args:
+            pids.append(int(p))
+    return pids
+
+
+def leaked_processes(cid, bundle_dir: Path):
+    return sorted(set(processes_rooted_in(bundle_dir / "rootfs")) | set(processes_naming(cid)))
+
+
 def mounts_referencing(path: Path):
     text = Path("/proc/self/mountinfo").read_text()
     return [line for line in text.splitlines() if str(path) in line]
@@ -179,8 +208,37 @@ def leaks(cid, bundle_dir: Path, state_root: Path):
     found += [f"cgroup: {d}" for d in cgroup_dirs_named(cid)]
     if (state_root / cid).exists():
         found.append(f"state dir: {state_root / cid}")
-    found += [f"process: {p}" for p in processes_rooted_in(bundle_dir / "rootfs")]
+    for pid in leaked_processes(cid, bundle_dir):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            cmd = "?"
+        found.append(f"process: {pid} {cmd[:120]}")
     return found
+
+
+def force_cleanup(cid, bundle_dir: Path, state_root: Path):
+    """After a leak was recorded: remove it so one broken test does not poison the next ones.
+    Only touches what leaks() attributes to this container."""
+    for pid in leaked_processes(cid, bundle_dir):
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+    for path in (bundle_dir, state_root / cid):
+        points = [ln.split()[4] for ln in mounts_referencing(path)]
+        for mp in sorted(set(points), key=len, reverse=True):
+            subprocess.run(["umount", "-l", mp], capture_output=True)
+    for d in sorted(cgroup_dirs_named(cid), key=len, reverse=True):
+        for _ in range(50):
+            try:
+                os.rmdir(d)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.02)
+    shutil.rmtree(state_root / cid, ignore_errors=True)
 
 
 # --- console socket --------------------------------------------------------------------------

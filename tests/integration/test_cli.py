@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pytest
 
-from helpers import IS_CELLA, RUNTIME, TIMEOUT, ConsoleSocket, parse_probe, wait_for
+from helpers import IS_CELLA, RUNTIME, TIMEOUT, ConsoleSocket, parse_probe, read_line, wait_for
 
 COMMANDS = ["create", "start", "run", "state", "list", "kill", "delete", "spec", "features"]
 
@@ -209,6 +209,7 @@ def start_signal_probe(bundle, rt):
 
 @pytest.mark.parametrize("sig,num", [
     ("USR1", 10), ("SIGUSR1", 10), ("10", 10), ("HUP", 1), ("SIGWINCH", 28), (None, 15),
+    ("usr2", 12), ("sigterm", 15),
 ])
 def test_kill_signal_spellings(bundle, rt, sig, num):
     start_signal_probe(bundle, rt)
@@ -291,9 +292,10 @@ def test_run_killed_exit_status(bundle, rt):
     bundle.set_args(["/probe", "signals"])
     bundle.write()
     p = subprocess.Popen([RUNTIME, "--root", rt.state_root, "run", "-b", bundle.path, bundle.id],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         stdin=subprocess.DEVNULL)
     try:
-        assert '"ready"' in p.stdout.readline()
+        assert '"ready"' in read_line(p.stdout)
         # runc 1.1 `run` writes state.json only after the process started
         rt.wait_status(bundle.id, "running")
         assert rt("kill", bundle.id, "KILL").returncode == 0
@@ -307,9 +309,10 @@ def test_run_forwards_signals(bundle, rt):
     bundle.set_args(["/probe", "signals"])
     bundle.write()
     p = subprocess.Popen([RUNTIME, "--root", rt.state_root, "run", "-b", bundle.path, bundle.id],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         stdin=subprocess.DEVNULL)
     try:
-        assert '"ready"' in p.stdout.readline()
+        assert '"ready"' in read_line(p.stdout)
         p.send_signal(signal.SIGUSR2)
         out, err = p.communicate(timeout=TIMEOUT)
         assert parse_probe(out)["signal"] == signal.SIGUSR2
@@ -515,3 +518,82 @@ def test_run_detached_with_console_socket(bundle, rt):
         rt.wait_status(bundle.id, "stopped")
     finally:
         sock.close()
+
+
+def test_kill_created_container(bundle, rt):
+    assert bundle.create(["/probe", "sleep"]).returncode == 0
+    assert rt("kill", bundle.id, "KILL").returncode == 0
+    rt.wait_status(bundle.id, "stopped")
+    assert rt("start", bundle.id).returncode == 1
+    assert rt("delete", bundle.id).returncode == 0
+    wait_for(lambda: not bundle.leaks(), what="no leaks")
+
+
+def test_delete_created_without_force(bundle, rt):
+    """runc deletes a created (never started) container without -f; containerd relies on it."""
+    assert bundle.create(["/probe", "sleep"]).returncode == 0
+    r = rt("delete", bundle.id)
+    assert r.returncode == 0, r.stderr
+    assert rt.status(bundle.id) is None
+    wait_for(lambda: not bundle.leaks(), what="no leaks")
+
+
+def test_relative_bundle_path(bundle, rt):
+    bundle.set_args(["/probe", "sleep"])
+    bundle.write()
+    with open(bundle.err, "ab") as err:
+        r = rt("create", "-b", bundle.path.name, bundle.id, cwd=bundle.path.parent,
+               stdout=err, stderr=err)
+    assert r.returncode == 0, bundle.err.read_text()
+    st = rt.state(bundle.id)
+    assert os.path.isabs(st["bundle"])
+    assert os.path.realpath(st["bundle"]) == os.path.realpath(bundle.path)
+
+
+def test_bundle_defaults_to_cwd(bundle, rt):
+    bundle.set_args(["/probe", "cwd"])
+    bundle.write()
+    r = rt("run", bundle.id, cwd=bundle.path)
+    assert r.returncode == 0, r.stderr
+    assert parse_probe(r.stdout)["cwd"] == "/"
+
+
+def test_run_foreground_with_terminal(bundle, rt):
+    """`run` with process.terminal and no console socket, from an interactive terminal: the
+    runtime relays its own terminal to the container's pty (interactive `runc run`)."""
+    import fcntl
+    import pty
+    import termios
+    bundle.config["process"]["terminal"] = True
+    bundle.set_args(["/probe", "tty", "exit", "3"])
+    bundle.write()
+    master, slave = pty.openpty()
+
+    def ctty():
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    p = subprocess.Popen([RUNTIME, "--root", str(rt.state_root), "run", "-b", str(bundle.path),
+                          bundle.id], stdin=slave, stdout=slave, stderr=slave, preexec_fn=ctty)
+    os.close(slave)
+    out = b""
+    try:
+        while True:
+            import select
+            ready, _, _ = select.select([master], [], [], TIMEOUT)
+            assert ready, f"no output from the runtime: {out!r}"
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        assert p.wait(TIMEOUT) == 3, out
+    finally:
+        os.close(master)
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    f = parse_probe(out.decode(errors="replace").replace("\r\n", "\n"))
+    assert f["tty"]["0"]["isatty"] and f["tty"]["1"]["isatty"], out

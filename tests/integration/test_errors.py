@@ -51,7 +51,7 @@ def test_missing_bundle_dir(bundle, rt):
 
 def test_missing_rootfs(bundle):
     bundle.config["root"]["path"] = "no-such-rootfs"
-    create_fails(bundle, "no-such-rootfs")
+    create_fails(bundle, "root.path", "no-such-rootfs")
 
 
 def test_rootfs_is_a_file(bundle):
@@ -122,15 +122,17 @@ def test_oci_versions_accepted(bundle, version):
 
 
 def test_missing_mount_source(bundle):
+    idx = len(bundle.config["mounts"])
     bundle.config["mounts"].append({"destination": "/mnt/x", "type": "bind",
                                     "source": "/nonexistent-cella-src", "options": ["rbind"]})
-    create_fails(bundle, "/nonexistent-cella-src")
+    create_fails(bundle, f"mounts[{idx}]", "/nonexistent-cella-src")
 
 
 def test_unknown_mount_option(bundle):
+    idx = len(bundle.config["mounts"])
     bundle.config["mounts"].append({"destination": "/mnt/x", "type": "tmpfs",
                                     "source": "tmpfs", "options": ["bogusopt=1"]})
-    create_fails(bundle, "/mnt/x")
+    create_fails(bundle, f"mounts[{idx}]", "/mnt/x")
 
 
 def test_failing_mount_in_the_middle(bundle, workdir):
@@ -144,7 +146,8 @@ def test_failing_mount_in_the_middle(bundle, workdir):
              "options": ["rbind"]},
             {"destination": "/mnt/d", "type": "tmpfs", "source": "tmpfs"},
         ]
-        create_fails(bundle, "/nonexistent-cella-mid")
+        bad = len(bundle.config["mounts"]) - 2
+        create_fails(bundle, f"mounts[{bad}]", "/nonexistent-cella-mid")
         with open("/proc/self/mountinfo") as f:
             assert str(host) not in f.read()
     finally:
@@ -196,7 +199,7 @@ def test_cwd_is_a_file(bundle):
     assert r.returncode != 0
     assert "not a directory" in r.stderr.lower(), r.stderr
     if IS_CELLA:
-        assert "/etc/passwd" in r.stderr
+        assert "process.cwd" in r.stderr and "/etc/passwd" in r.stderr
     bundle.assert_no_leaks()
 
 

@@ -379,3 +379,88 @@ def test_skopeo_interop_both_ways(tmp_path, registry, store):
     cella_image("pull", dest2, root=tmp_path / "s3")
     cella_image("bundle", dest2, tmp_path / "b2", "--", "true", root=tmp_path / "s3")
     assert (tmp_path / "b2" / "rootfs" / "from-skopeo").read_text() == "yes"
+
+
+class FlakyProxy:
+    """Forwards to a registry but cuts the first transfer of every blob halfway; with
+    ignore_range it also drops Range headers, so resumes get the whole blob again (200)."""
+
+    def __init__(self, upstream, ignore_range=False):
+        import http.client
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.cut = set()
+        self.ranges = []
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_HEAD(self):
+                self.forward(body=False)
+
+            def do_GET(self):
+                self.forward(body=True)
+
+            def forward(self, body):
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                if "Range" in headers:
+                    proxy.ranges.append(headers["Range"])
+                    if ignore_range:
+                        del headers["Range"]
+                conn = http.client.HTTPConnection(upstream, timeout=30)
+                conn.request(self.command, self.path, headers=headers)
+                resp = conn.getresponse()
+                data = resp.read() if body else b""
+                self.send_response(resp.status)
+                for k, v in resp.getheaders():
+                    if k.lower() not in ("connection", "transfer-encoding"):
+                        self.send_header(k, v)
+                if body and "/blobs/sha256:" in self.path and resp.status == 200 \
+                        and len(data) > 1000 and self.path not in proxy.cut:
+                    proxy.cut.add(self.path)
+                    self.end_headers()
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.httpd.shutdown()
+
+
+@pytest.mark.parametrize("ignore_range", [False, True])
+def test_interrupted_downloads_resume(tmp_path, registry, store, ignore_range):
+    cella_image("push", "local/app:1", f"{registry.host}/team/app:v1", root=store)
+    proxy = FlakyProxy(registry.host, ignore_range=ignore_range)
+    try:
+        cella_image("pull", f"{proxy.host}/team/app:v1", root=tmp_path / "s")
+    finally:
+        proxy.stop()
+    assert len(proxy.cut) == 2  # both layers were cut once
+    assert len(proxy.ranges) == 2 and all(r.startswith("bytes=") for r in proxy.ranges)
+    assert image_digest(tmp_path / "s", f"{proxy.host}/team/app:v1") == \
+        image_digest(store, "local/app:1")
+    cella_image("bundle", f"{proxy.host}/team/app:v1", tmp_path / "b", root=tmp_path / "s")
+    assert (tmp_path / "b" / "rootfs" / "etc" / "motd").read_text() == "pushed and pulled"
+
+
+@pytest.mark.skipif(not shutil.which("script"), reason="script (util-linux) not installed")
+def test_tty_progress(tmp_path, registry, store):
+    dest = f"{registry.host}/team/app:v1"
+    cella_image("push", "local/app:1", dest, root=store)
+    cmd = f"{CELLA_IMAGE} --root {tmp_path / 's'} pull {dest}"
+    p = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=120)
+    assert p.returncode == 0, p.stdout
+    assert "\033[2K" in p.stdout and "MB/s" in p.stdout
+    assert p.stdout.count("done") >= 3 and f"Pulled {dest}" in p.stdout

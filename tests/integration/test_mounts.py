@@ -390,3 +390,42 @@ def test_every_feature_mount_option_works(bundle, rt):
         if r.returncode != 0:
             failed.append((opt, r.stderr.strip()[-200:]))
     assert not failed, failed
+
+
+def test_bind_without_type(bundle, host_tree):
+    """runtime-spec 1.1: a bind mount may omit "type"."""
+    bundle.config["mounts"].append(
+        {"destination": "/mnt/host", "source": str(host_tree), "options": ["rbind", "ro"]})
+    f = bundle.probe("read", "/mnt/host/file")
+    assert f["read:/mnt/host/file"] == "from host"
+
+
+def test_destination_normalized(bundle):
+    add_mount(bundle, "/mnt//norm/./x/", "tmpfs", "tmpfs")
+    f = bundle.probe("mounts")
+    assert find_mount(f, "/mnt/norm/x")["fstype"] == "tmpfs"
+
+
+def test_file_bind_onto_symlink_inside_rootfs(bundle, host_tree):
+    """Images often ship /etc/resolv.conf as a symlink; a bind mount onto it follows the link
+    inside the rootfs (as runc does)."""
+    (bundle.rootfs / "run" / "resolv.conf").write_text("image\n")
+    os.symlink("../run/resolv.conf", bundle.rootfs / "etc" / "resolv.conf")
+    add_mount(bundle, "/etc/resolv.conf", "bind", host_tree / "file", ["bind", "ro"])
+    f = bundle.probe("read", "/etc/resolv.conf", "read", "/run/resolv.conf")
+    assert f["read:/etc/resolv.conf"] == "from host"
+    assert (bundle.rootfs / "run" / "resolv.conf").read_text() == "image\n"
+
+
+def test_tmpfs_uid_gid(bundle):
+    add_mount(bundle, "/mnt/t", "tmpfs", "tmpfs", ["uid=1000", "gid=1001", "mode=750"])
+    st = bundle.probe("stat", "/mnt/t")["stat:/mnt/t"]
+    assert (st["uid"], st["gid"], st["mode"]) == (1000, 1001, 0o750)
+
+
+def test_mount_over_existing_file_keeps_rootfs_file(bundle, host_tree):
+    (bundle.rootfs / "etc" / "over").write_text("rootfs\n")
+    add_mount(bundle, "/etc/over", "bind", host_tree / "file", ["bind"])
+    f = bundle.probe("read", "/etc/over")
+    assert f["read:/etc/over"] == "from host"
+    assert (bundle.rootfs / "etc" / "over").read_text() == "rootfs\n"

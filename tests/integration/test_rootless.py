@@ -41,7 +41,7 @@ class User:
             os.setgid(GID)
             os.setuid(UID)
 
-        cmd = [RUNTIME] + (["--root", str(self.xdg / "state")] if root else []) + \
+        cmd = [self.runtime] + (["--root", str(self.xdg / "state")] if root else []) + \
             [str(a) for a in args]
         # stdin a pipe the user owns (runc fchowns stdio to the container's root)
         return subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT,
@@ -59,6 +59,11 @@ def user(workdir, request):
         os.chown(d, UID, GID)
     os.chmod(home / "xdg", 0o700)
     u = User(home)
+    # The build tree may sit in a directory the user cannot enter (a CI clone in a 0700
+    # mktemp dir): give the user its own copy of the runtime.
+    u.runtime = str(home / "cella")
+    shutil.copy2(RUNTIME, u.runtime)
+    os.chmod(u.runtime, 0o755)
     u.ids = []
     yield u
     for cid in u.ids:
@@ -112,7 +117,7 @@ def test_rootless_default_root(user, bundle):
             os.setgroups([])
             os.setgid(GID)
             os.setuid(UID)
-        r = subprocess.run([RUNTIME, "run", "-d", "-b", str(bundle.path), bundle.id],
+        r = subprocess.run([user.runtime, "run", "-d", "-b", str(bundle.path), bundle.id],
                            stdin=subprocess.DEVNULL, stdout=out, stderr=out, timeout=TIMEOUT,
                            preexec_fn=drop, env=user.env())
     finally:
