@@ -220,10 +220,6 @@ def test_cve_2019_5736_init_not_dumpable_while_created(copy_bundles, copy_rt):
     assert sha256(copy_rt.binary) == before
 
 
-@pytest.mark.xfail(IS_CELLA, strict=True, reason=(
-    "cella bug: the init runs the host binary itself (no sealed memfd / read-only copy); "
-    "non-dumpable does not stop a container holding CAP_SYS_PTRACE from opening "
-    "/proc/<init>/exe during create and writing the host binary after start"))
 def test_cve_2019_5736_ptrace_capable_neighbour(copy_bundles, copy_rt):
     """Like the test above, but the neighbour holds CAP_SYS_PTRACE (`--cap-add SYS_PTRACE`, a
     common setting for debuggers), which overrides non-dumpable. It opens /proc/<init>/exe
@@ -276,26 +272,34 @@ def fake_loader(workdir):
     return loader
 
 
-@pytest.mark.xfail(IS_CELLA, strict=True, reason=(
-    "cella bug: the container init is the host cella binary itself (cloned, never "
-    "re-executed from a sealed copy), so an entrypoint of /proc/self/exe (or a script with "
-    "#!/proc/self/exe) runs the host binary inside the container, with the image's PT_INTERP "
-    "loader; that loader opens /proc/self/exe and overwrites the host binary"))
-@pytest.mark.parametrize("entry", ["direct", "shebang"])
-def test_cve_2019_5736_entrypoint_proc_self_exe(copy_bundles, copy_rt, fake_loader, entry):
-    """The CVE-2019-5736 exploit in one hostile image. Its entrypoint is /proc/self/exe (or a
-    script starting with `#!/proc/self/exe`): when the init execve()s it, the kernel resolves
-    /proc/self/exe in the init — still the runtime — and executes the *host runtime binary*,
-    loading that binary's ELF interpreter (/lib64/ld-linux-*.so.2) from the image. The image's
-    "loader" opens /proc/self/exe (a handle on the host file), execs a script that keeps the fd,
-    and writes through /proc/self/fd/3 as soon as nothing executes the file any more.
+def plant_entrypoint(bundle, shebang, option, value, rest):
+    """The hostile entrypoint: `/proc/self/exe OPTION VALUE REST...`, or a script whose
+    interpreter line is `#!/proc/self/exe OPTION` (the kernel then passes the script's own
+    path where VALUE was)."""
+    if not shebang:
+        return ["/proc/self/exe", option, value, *rest]
+    (bundle.rootfs / "entry").write_text(f"#!/proc/self/exe {option}\n")
+    os.chmod(bundle.rootfs / "entry", 0o755)
+    return ["/entry", *rest]
+
+
+@pytest.mark.parametrize("shebang", [False, True], ids=["direct", "shebang"])
+def test_cve_2019_5736_entrypoint_hostile_loader(copy_bundles, copy_rt, fake_loader, shebang):
+    """The CVE-2019-5736 exploit in one hostile image (dynamically linked runtime). Its
+    entrypoint is /proc/self/exe (or a script starting with `#!/proc/self/exe`): when the init
+    execve()s it, the kernel resolves /proc/self/exe in the init — the runtime — and executes
+    the runtime binary inside the container, loading that binary's ELF interpreter
+    (/lib64/ld-linux-*.so.2) from the image. The image's "loader" opens /proc/self/exe, execs a
+    script that keeps the fd, and writes through /proc/self/fd/3 once nothing executes the
+    file.
 
     A runtime whose init execs from its on-disk binary fails: the host binary gains the
-    attacker's bytes. runc (>= 1.0-rc7) and crun run the init from a sealed memfd copy (runc
-    1.2: or a read-only bind), so the handle reaches only the copy."""
+    attacker's bytes. runc, crun and cella (since 7a82904) run the init from a sealed memfd
+    copy, so the handle reaches only the copy and the write fails."""
     interp = elf_interpreter(copy_rt.binary)
     if not interp:
-        pytest.skip("the runtime binary is statically linked: no interpreter to plant")
+        pytest.skip("the runtime binary is statically linked: no interpreter to plant "
+                    "(the neighbour variant covers it)")
     before = sha256(copy_rt.binary)
     hostile = copy_bundles()
     loader = hostile.rootfs / interp.lstrip("/")
@@ -303,17 +307,46 @@ def test_cve_2019_5736_entrypoint_proc_self_exe(copy_bundles, copy_rt, fake_load
     shutil.copy2(fake_loader, loader)
     os.chmod(loader, 0o755)
     (hostile.rootfs / "attack.sh").write_text(ATTACK_SCRIPT)
-    args = ["/proc/self/exe", "--version"]
-    if entry == "shebang":
-        (hostile.rootfs / "entry").write_text("#!/proc/self/exe\n")
-        os.chmod(hostile.rootfs / "entry", 0o755)
-        args = ["/entry"]
-    r = hostile.run_detached(args)
+    r = hostile.run_detached(plant_entrypoint(hostile, shebang, "--log", "/cella.log",
+                                              ["--version"]))
     assert r.returncode == 0, r.stderr
     f = wait_for_fact(hostile, "written")
     assert sha256(copy_rt.binary) == before, f"host runtime binary overwritten: {f}"
-    # Opening /proc/self/exe is harmless when it is a sealed copy (runc, crun): the write
-    # through it must fail.
+    # Opening /proc/self/exe is harmless when it is a sealed copy: the write must fail.
+    assert not f["written"], f
+
+
+@pytest.mark.parametrize("shebang", [False, True], ids=["direct", "shebang"])
+def test_cve_2019_5736_entrypoint_with_neighbour(copy_bundles, copy_rt, shebang):
+    """The same exploit for any runtime binary, static ones included: the hostile entrypoint
+    runs the runtime binary inside the container as `cella --log L create --bundle /b x`, where
+    /b/config.json is a FIFO, so it blocks reading it. A neighbour in the same pid namespace
+    (a pod sibling, default capabilities) finds the process, opens /proc/<pid>/exe — allowed:
+    the process is dumpable and has the same uid — releases it by writing the FIFO through
+    /proc/<pid>/root, and once it has exited reopens the fd for writing.
+
+    A runtime whose init execs from its on-disk binary fails: the host binary changes."""
+    pod = copy_bundles()
+    assert pod.run_detached(["/probe", "sleep"]).returncode == 0
+    pod_pid = copy_rt.state(pod.id)["pid"]
+    before = sha256(copy_rt.binary)
+
+    release = 'timeout 5 sh -c "echo {} > $found/root/b/config.json" 2>/dev/null'
+    attacker = copy_bundles()
+    join_pid_ns(attacker, pod_pid)
+    assert attacker.run_detached(["/bin/sh", "-c", attacker_script(release)]).returncode == 0
+
+    hostile = copy_bundles()
+    join_pid_ns(hostile, pod_pid)
+    (hostile.rootfs / "b").mkdir()
+    os.mkfifo(hostile.rootfs / "b" / "config.json")
+    args = plant_entrypoint(hostile, shebang, "--log", "/cella.log",
+                            ["create", "--bundle", "/b", "x"])
+    r = hostile.run_detached(args)
+    assert r.returncode == 0, r.stderr
+    f = wait_for_fact(attacker, "written")
+    assert f["found"], f"the runtime binary never ran in the container: {f}"
+    assert sha256(copy_rt.binary) == before, f"host runtime binary overwritten: {f}"
     assert not f["written"], f
 
 
