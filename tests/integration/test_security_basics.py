@@ -172,3 +172,20 @@ def test_runtime_binary_not_visible(bundle, rt):
     f = bundle.facts()
     assert all(real not in t for t in f["fds"].values())
     assert f["stat:/proc/self/exe"]["target"] == "/probe"
+
+
+@pytest.mark.parametrize("fd", range(3, 10))
+def test_cwd_through_leaked_fd(bundle, fd):
+    """CVE-2024-21626: cwd /proc/self/fd/N must not reach a directory fd the runtime held
+    open on the host. Either the run fails, or the process is inside its rootfs."""
+    bundle.config["process"]["cwd"] = f"/proc/self/fd/{fd}"
+    r = bundle.run(["/probe", "cwd", "ls", "."])
+    if r.returncode != 0:
+        bundle.assert_no_leaks()
+        return
+    f = r.facts
+    assert not str(f["cwd"]).startswith("(unreachable)"), f["cwd"]
+    assert isinstance(f["cwd"], str) and f["cwd"].startswith("/"), f["cwd"]
+    listing = set(f["ls:."]) if isinstance(f["ls:."], list) else set()
+    host_only = set(os.listdir("/")) - set(os.listdir(bundle.rootfs))
+    assert not (listing & host_only and "probe" not in listing), listing

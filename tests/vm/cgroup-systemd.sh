@@ -25,59 +25,9 @@ hybrid) cgroup_args="systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_c
 legacy) cgroup_args="systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=1" ;;
 *) die "layout must be unified, hybrid or legacy" ;;
 esac
-mirror=${CELLA_VM_MIRROR:-http://deb.debian.org/debian}
 test_bin="$build/tests/unit/test-cgroup"
 [ -x "$test_bin" ] || die "$test_bin not built (ninja -C $build)"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (apt-get install qemu-system-x86)"
-
-# The oneshot unit that runs the tests, its output on the serial console.
-write_units() {
-        local root=$1
-        cat >"$root/etc/systemd/system/cella-test.service" <<'UNIT'
-[Unit]
-Description=cella cgroup tests
-Requires=dbus.service
-After=dbus.service
-
-[Service]
-Type=oneshot
-ExecStart=/cella-test/run.sh
-StandardOutput=tty
-StandardError=tty
-TTYPath=/dev/ttyS0
-UNIT
-        mkdir -p "$root/etc/systemd/system/multi-user.target.wants"
-        ln -sf /etc/systemd/system/cella-test.service \
-                "$root/etc/systemd/system/multi-user.target.wants/cella-test.service"
-        ln -sf /lib/systemd/system/multi-user.target "$root/etc/systemd/system/default.target"
-        # Nothing that waits for a terminal, a disk or the network.
-        for u in serial-getty@ttyS0.service getty@tty1.service systemd-remount-fs.service \
-                apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer \
-                systemd-firstboot.service; do
-                ln -sf /dev/null "$root/etc/systemd/system/$u"
-        done
-        echo cella-vm >"$root/etc/hostname"
-        : >"$root/etc/machine-id"
-        ln -sf /lib/systemd/systemd "$root/init"
-}
-
-base_image() {
-        if [ ! -s "$cache/sdroot.cpio.gz" ]; then
-                command -v debootstrap >/dev/null || die "debootstrap missing (apt-get install debootstrap)"
-                if [ ! -d "$cache/sdroot" ]; then
-                        rm -rf "$cache/sdroot.tmp"
-                        debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus \
-                                bookworm "$cache/sdroot.tmp" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
-                                die "debootstrap failed (see $cache/debootstrap.log)"
-                        mv "$cache/sdroot.tmp" "$cache/sdroot"
-                fi
-                rm -rf "$cache/sdroot"/usr/share/{doc,man,locale,info} "$cache/sdroot"/var/cache/apt/*
-                write_units "$cache/sdroot"
-                make_initramfs "$cache/sdroot" "$cache/sdroot.cpio.gz.tmp"
-                mv "$cache/sdroot.cpio.gz.tmp" "$cache/sdroot.cpio.gz"
-        fi
-        echo "$cache/sdroot.cpio.gz"
-}
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -93,13 +43,9 @@ RUN
 chmod 755 "$work/extra/cella-test/run.sh"
 make_initramfs "$work/extra" "$work/extra.cpio.gz"
 # The kernel unpacks concatenated archives in order: the cached root, then the test files.
-cat "$(base_image)" "$work/extra.cpio.gz" >"$work/initrd.gz"
-vmlinuz=$(vm_kernel)
-log="$work/console.log"
-timeout 900 qemu-system-x86_64 -accel tcg -m 2048 -smp 2 -nographic -no-reboot \
-        -kernel "$vmlinuz" -initrd "$work/initrd.gz" \
-        -append "console=ttyS0 panic=-1 quiet systemd.show_status=0 $cgroup_args" </dev/null | tee "$log" |
-        grep --line-buffered -E '^(==|ok|not ok|#|1\.\.)' || true
+cat "$(systemd_image sdroot)" "$work/extra.cpio.gz" >"$work/initrd.gz"
+log="${CELLA_VM_LOG:-$work/console.log}"
+boot_systemd "$work/initrd.gz" "$log" "$cgroup_args"
 grep -q '^== test-cgroup exit 0' "$log" || {
         tail -n 40 "$log" >&2
         die "tests failed or the VM did not finish"
