@@ -323,7 +323,8 @@ const struct cli_command cli_runtime_commands[] = {
     {"delete", "[options] <container-id>", "delete a container and its resources", cmd_delete,
      delete_opts},
     {"spec", "[options]", "write a default config.json", cmd_spec, spec_opts},
-    {"exec", "[options] <container-id> [--] <command> [args...]", "run a process in a container", cli_cmd_exec, cli_exec_opts},
+    {"exec", "[options] <container-id> [--] <command> [args...]", "run a process in a container",
+     cli_cmd_exec, cli_exec_opts},
     {"features", "", "print the features this runtime supports (JSON)", cmd_features, no_opts},
     {NULL, NULL, NULL, NULL, NULL},
 };

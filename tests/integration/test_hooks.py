@@ -5,12 +5,10 @@ createRuntime, createContainer or startContainer hook fails the container (and l
 behind), a failing poststart or poststop hook is only a warning."""
 import json
 import os
-import subprocess
-from pathlib import Path
 
 import pytest
 
-from helpers import IS_CELLA, TIMEOUT, wait_for
+from helpers import IS_CELLA, wait_for
 
 KINDS_HOST = ("prestart", "createRuntime", "createContainer", "poststart", "poststop")
 
