@@ -126,17 +126,23 @@ EOF
 fi
 
 mean() { jq -r ".results[] | select(.command == \"$2\") | .mean" "$results/$1.json"; }
-row() { # name cmd peer
-        awk -v n="$1" -v a="$2" -v b="$3" -v p="$4" \
-                'BEGIN { printf "| %-28s | %8.3f s | %8.3f s | %-6s | %5.2f× |\n", n, a, b, p, b / a }'
+cpu() { jq -r ".results[] | select(.command == \"$2\") | (.user + .system)" "$results/$1.json"; }
+row() { # label file cella-name peer-name
+        awk -v n="$1" -v a="$(mean "$2" cella)" -v b="$(mean "$2" "$3")" -v p="$3" \
+                -v ca="$(cpu "$2" cella)" -v cb="$(cpu "$2" "$3")" \
+                'BEGIN { printf "| %-24s | %-6s | %7.3f s | %7.3f s | %5.2f× | %6.3f s | %6.3f s | %5.2f× |\n",
+                         n, p, a, b, b / a, ca, cb, cb / ca }'
 }
 echo
-echo "| operation                    |    cella |     peer | peer   | peer/cella |"
-echo "|------------------------------|----------|----------|--------|------------|"
-row "unpack 3 layers (bundle)" "$(mean unpack cella)" "$(mean unpack umoci)" umoci
-row "unpack 3 layers (bundle)" "$(mean unpack cella)" "$(mean unpack tar)" tar
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs (wall time suffers first when it is high)"
+echo
+echo "| operation                | peer   | cella wall | peer wall | ratio | cella CPU | peer CPU | ratio |"
+echo "|--------------------------|--------|-----------|-----------|-------|-----------|----------|-------|"
+row "unpack 3 layers" unpack umoci
+row "unpack 3 layers" unpack tar
 if [ -f "$results/pull.json" ] && [ "$PULL" = 1 ]; then
-        row "pull from local registry" "$(mean pull cella)" "$(mean pull skopeo)" skopeo
+        row "pull from local registry" pull skopeo
 fi
 echo
-echo "(peer/cella > 1: cella is faster. Targets: ≥ 2× umoci, ≥ 0.77× tar (within 1.3×), ≥ 1× skopeo.)"
+echo "(ratio = peer / cella; > 1: cella is faster. Targets: ≥ 2× umoci, ≥ 0.77× tar (within"
+echo " 1.3×), ≥ 1× skopeo. CPU = user + system time of the command and its children.)"

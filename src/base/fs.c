@@ -189,7 +189,8 @@ int fs_write_file(const char *path, const char *buf, size_t len, mode_t mode)
         return fs_write_all(fd, buf, len);
 }
 
-static int replace_at(int dirfd, const char *name, const char *buf, size_t len, mode_t mode, bool sync)
+static int replace_at(int dirfd, const char *name, const char *buf, size_t len, mode_t mode,
+                      bool sync)
 {
         char tmp[300];
         if (snprintf(tmp, sizeof(tmp), ".%s.tmp.%d", name, getpid()) >= (int)sizeof(tmp))

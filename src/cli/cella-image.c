@@ -128,13 +128,11 @@ static int open_ref(const char *ref, struct img_store **st, struct img_source **
 static int cmd_bundle(int argc, char **argv)
 {
         static const struct option opts[] = {
-            {"rootless", no_argument, NULL, 'r'},
-            {"platform", required_argument, NULL, 'p'},
-            {"overlay", no_argument, NULL, 'o'},
-            {"help", no_argument, NULL, 'h'},
-            {0},
+            {"rootless", no_argument, NULL, 'r'}, {"platform", required_argument, NULL, 'p'},
+            {"overlay", no_argument, NULL, 'o'},  {"snapshotter", required_argument, NULL, 's'},
+            {"help", no_argument, NULL, 'h'},     {0},
         };
-        bool overlay = false;
+        enum { COPY, OVERLAY, AUTO } mode = COPY;
         char **cmd = split_dashdash(&argc, argv);
         struct img_bundle_opts bo = {.rootless = geteuid() != 0, .terminal = isatty(0) == 1};
         struct img_platform platform;
@@ -146,7 +144,19 @@ static int cmd_bundle(int argc, char **argv)
                         bo.rootless = true;
                         break;
                 case 'o':
-                        overlay = true;
+                        mode = OVERLAY;
+                        break;
+                case 's':
+                        if (strcmp(optarg, "copy") == 0)
+                                mode = COPY;
+                        else if (strcmp(optarg, "overlay") == 0)
+                                mode = OVERLAY;
+                        else if (strcmp(optarg, "auto") == 0)
+                                mode = AUTO;
+                        else
+                                return usage_error("bundle: --snapshotter wants copy, overlay "
+                                                   "or auto, not ",
+                                                   optarg);
                         break;
                 case 'p':
                         if (img_platform_parse(optarg, &platform, &err) < 0)
@@ -154,11 +164,12 @@ static int cmd_bundle(int argc, char **argv)
                         bo.platform = &platform;
                         break;
                 case 'h':
-                        puts("Usage: cella image bundle [--rootless] [--overlay] [--platform "
-                             "OS/ARCH] REF DIR [-- CMD ARGS...]\n"
+                        puts("Usage: cella image bundle [--rootless] [--snapshotter copy|overlay|"
+                             "auto] [--platform OS/ARCH] REF DIR [-- CMD ARGS...]\n"
                              "Writes DIR/rootfs and DIR/config.json for `cella run -b DIR`.\n"
-                             "--overlay: DIR/rootfs is an overlay mount of shared layer "
-                             "snapshots (root; undo with `cella image unbundle DIR`).");
+                             "--snapshotter overlay (or --overlay): DIR/rootfs is an overlay "
+                             "mount of shared layer\nsnapshots (root; undo with `cella image "
+                             "unbundle DIR`). auto: overlay where it works, else copy.");
                         return 0;
                 default:
                         return 2;
@@ -172,17 +183,22 @@ static int cmd_bundle(int argc, char **argv)
         struct img_descriptor top;
         if (open_ref(argv[optind], &st, &src, &top, &err) < 0)
                 return fail(&err);
-        if (!overlay) {
-                if (img_bundle_create(src, &top, argv[optind + 1], &bo, &err) < 0)
+        if (mode == AUTO && (bo.rootless || geteuid() != 0))
+                mode = COPY; /* mounting needs root; rootless overlay is the runtime's job */
+        if (mode != COPY) {
+                /* Snapshots live in the store, whatever the image came from. */
+                struct img_store *snap_st _cleanup_(img_store_freep) = NULL;
+                if (!st && open_store(&snap_st, true, &err) < 0)
                         return fail(&err);
-                return 0;
+                int r = img_bundle_create_overlay(st ? st : snap_st, src, &top, argv[optind + 1],
+                                                  &bo, &err);
+                /* auto: a filesystem or kernel without overlay support falls back to a copy */
+                bool no_overlay = r == -ENODEV || r == -EINVAL || r == -EOPNOTSUPP || r == -EPERM;
+                if (r == 0 || mode == OVERLAY || !no_overlay)
+                        return r < 0 ? fail(&err) : 0;
+                cella_error_clear(&err);
         }
-        /* Snapshots live in the store, whatever the image came from. */
-        struct img_store *snap_st _cleanup_(img_store_freep) = NULL;
-        if (!st && open_store(&snap_st, true, &err) < 0)
-                return fail(&err);
-        if (img_bundle_create_overlay(st ? st : snap_st, src, &top, argv[optind + 1], &bo, &err) <
-            0)
+        if (img_bundle_create(src, &top, argv[optind + 1], &bo, &err) < 0)
                 return fail(&err);
         return 0;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "layer_stream.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@ enum codec { CODEC_UNKNOWN, CODEC_NONE, CODEC_GZIP, CODEC_ZSTD };
 
 #define IN_SIZE  (256 * 1024)
 #define OUT_SIZE (512 * 1024)
+#define NBUF     4
 
 struct layer_stream {
         int fd;
@@ -23,6 +25,16 @@ struct layer_stream {
         bool z_init;
         ZSTD_DStream *zs;
         size_t in_pos, in_len;
+        /* the threaded form (see producer()) */
+        bool threaded, cancel, done, held;
+        pthread_t thread;
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        unsigned char *bufs[NBUF];
+        size_t lens[NBUF];
+        size_t head, tail, count;
+        int error;
+        struct cella_error perr;
         unsigned char in[IN_SIZE];
         unsigned char out[OUT_SIZE];
 };
@@ -41,10 +53,15 @@ int layer_stream_new(int fd, struct layer_stream **ret)
         return 0;
 }
 
+static void stop_thread(struct layer_stream *s);
+
 void layer_stream_free(struct layer_stream *s)
 {
         if (!s)
                 return;
+        stop_thread(s);
+        for (size_t i = 0; i < NBUF; i++)
+                free(s->bufs[i]);
         img_sha256_free(&s->digest);
         img_sha256_free(&s->diff);
         if (s->z_init)
@@ -109,7 +126,8 @@ static bool rest_is_zero(const struct layer_stream *s)
         return true;
 }
 
-static ssize_t read_gzip(struct layer_stream *s, struct cella_error *err)
+static ssize_t read_gzip(struct layer_stream *s, unsigned char *out, size_t cap,
+                         struct cella_error *err)
 {
         for (;;) {
                 int r = fill(s, err);
@@ -130,11 +148,11 @@ static ssize_t read_gzip(struct layer_stream *s, struct cella_error *err)
                 }
                 s->z.next_in = s->in + s->in_pos;
                 s->z.avail_in = (uInt)(s->in_len - s->in_pos);
-                s->z.next_out = s->out;
-                s->z.avail_out = OUT_SIZE;
+                s->z.next_out = out;
+                s->z.avail_out = (uInt)cap;
                 int zr = inflate(&s->z, Z_NO_FLUSH);
                 s->in_pos = s->in_len - s->z.avail_in;
-                size_t produced = OUT_SIZE - s->z.avail_out;
+                size_t produced = cap - s->z.avail_out;
                 if (zr == Z_STREAM_END)
                         s->member_end = true;
                 else if (zr == Z_BUF_ERROR && s->in_eof && produced == 0)
@@ -147,14 +165,15 @@ static ssize_t read_gzip(struct layer_stream *s, struct cella_error *err)
         }
 }
 
-static ssize_t read_zstd(struct layer_stream *s, struct cella_error *err)
+static ssize_t read_zstd(struct layer_stream *s, unsigned char *outbuf, size_t cap,
+                         struct cella_error *err)
 {
         for (;;) {
                 int r = fill(s, err);
                 if (r < 0)
                         return r;
                 ZSTD_inBuffer in = {s->in, s->in_len, s->in_pos};
-                ZSTD_outBuffer out = {s->out, OUT_SIZE, 0};
+                ZSTD_outBuffer out = {outbuf, cap, 0};
                 size_t zr = ZSTD_decompressStream(s->zs, &out, &in);
                 if (ZSTD_isError(zr))
                         return cella_err(err, EBADMSG, "layer: corrupt zstd stream (%s)",
@@ -174,7 +193,9 @@ static ssize_t read_zstd(struct layer_stream *s, struct cella_error *err)
         }
 }
 
-ssize_t layer_stream_read(struct layer_stream *s, const void **ret_buf, struct cella_error *err)
+/* The next chunk of uncompressed data into out (at most cap bytes); hashes it. */
+static ssize_t produce(struct layer_stream *s, unsigned char *out, size_t cap,
+                       struct cella_error *err)
 {
         ssize_t n;
         if (s->codec == CODEC_UNKNOWN) {
@@ -182,28 +203,115 @@ ssize_t layer_stream_read(struct layer_stream *s, const void **ret_buf, struct c
                 if (r < 0)
                         return r;
         }
-        switch (s->codec) {
-        case CODEC_GZIP:
-                n = read_gzip(s, err);
-                *ret_buf = s->out;
-                break;
-        case CODEC_ZSTD:
-                n = read_zstd(s, err);
-                *ret_buf = s->out;
-                break;
-        default: {
+        if (s->codec == CODEC_GZIP) {
+                n = read_gzip(s, out, cap, err);
+        } else if (s->codec == CODEC_ZSTD) {
+                n = read_zstd(s, out, cap, err);
+        } else {
                 int r = fill(s, err);
                 if (r < 0)
                         return r;
-                *ret_buf = s->in + s->in_pos;
-                n = (ssize_t)(s->in_len - s->in_pos);
-                s->in_pos = s->in_len;
-                break;
-        }
+                n = (ssize_t)(s->in_len - s->in_pos < cap ? s->in_len - s->in_pos : cap);
+                memcpy(out, s->in + s->in_pos, (size_t)n);
+                s->in_pos += (size_t)n;
         }
         if (n > 0)
-                img_sha256_update(&s->diff, *ret_buf, (size_t)n);
+                img_sha256_update(&s->diff, out, (size_t)n);
         return n;
+}
+
+/*
+ * The threaded form: a producer thread reads, decompresses and hashes into a ring of buffers
+ * while the caller (libarchive and the file writes) consumes them, so the two halves of
+ * unpacking use two cores, like `tar -xzf` with its gzip child.
+ */
+static void *producer(void *data)
+{
+        struct layer_stream *s = data;
+        for (;;) {
+                pthread_mutex_lock(&s->lock);
+                while (s->count == NBUF && !s->cancel)
+                        pthread_cond_wait(&s->cond, &s->lock);
+                size_t idx = s->head;
+                bool cancel = s->cancel;
+                pthread_mutex_unlock(&s->lock);
+                if (cancel)
+                        return NULL;
+                ssize_t n = produce(s, s->bufs[idx], OUT_SIZE, &s->perr);
+                pthread_mutex_lock(&s->lock);
+                if (n <= 0) {
+                        s->done = true;
+                        s->error = (int)n;
+                } else {
+                        s->lens[idx] = (size_t)n;
+                        s->head = (s->head + 1) % NBUF;
+                        s->count++;
+                }
+                pthread_cond_broadcast(&s->cond);
+                pthread_mutex_unlock(&s->lock);
+                if (n <= 0)
+                        return NULL;
+        }
+}
+
+int layer_stream_start_thread(struct layer_stream *s)
+{
+        for (size_t i = 0; i < NBUF; i++)
+                if (!(s->bufs[i] = malloc(OUT_SIZE)))
+                        return -ENOMEM;
+        pthread_mutex_init(&s->lock, NULL);
+        pthread_cond_init(&s->cond, NULL);
+        if (pthread_create(&s->thread, NULL, producer, s) != 0)
+                return -EAGAIN;
+        s->threaded = true;
+        return 0;
+}
+
+static ssize_t consume(struct layer_stream *s, const void **ret_buf, struct cella_error *err)
+{
+        pthread_mutex_lock(&s->lock);
+        if (s->held) {
+                s->tail = (s->tail + 1) % NBUF;
+                s->count--;
+                s->held = false;
+                pthread_cond_broadcast(&s->cond);
+        }
+        while (s->count == 0 && !s->done)
+                pthread_cond_wait(&s->cond, &s->lock);
+        ssize_t n = 0;
+        if (s->count > 0) {
+                s->held = true;
+                *ret_buf = s->bufs[s->tail];
+                n = (ssize_t)s->lens[s->tail];
+        } else if (s->error < 0) {
+                n = s->error;
+                if (err)
+                        *err = s->perr;
+        }
+        pthread_mutex_unlock(&s->lock);
+        return n;
+}
+
+ssize_t layer_stream_read(struct layer_stream *s, const void **ret_buf, struct cella_error *err)
+{
+        if (s->threaded)
+                return consume(s, ret_buf, err);
+        *ret_buf = s->out;
+        return produce(s, s->out, OUT_SIZE, err);
+}
+
+static void stop_thread(struct layer_stream *s)
+{
+        if (!s->threaded)
+                return;
+        pthread_mutex_lock(&s->lock);
+        s->cancel = true;
+        pthread_cond_broadcast(&s->cond);
+        pthread_mutex_unlock(&s->lock);
+        pthread_join(s->thread, NULL);
+        pthread_mutex_destroy(&s->lock);
+        pthread_cond_destroy(&s->cond);
+        s->threaded = false;
 }
 
 int layer_stream_finish(struct layer_stream *s, char digest[static IMG_DIGEST_MAX],
@@ -217,6 +325,7 @@ int layer_stream_finish(struct layer_stream *s, char digest[static IMG_DIGEST_MA
                 if (n == 0)
                         break;
         }
+        stop_thread(s); /* the producer has finished: the hashes are ours again */
         img_sha256_final(&s->digest, digest);
         img_sha256_final(&s->diff, diff_id);
         return 0;

@@ -19,6 +19,10 @@ struct layer_stream;
 int layer_stream_new(int fd, struct layer_stream **ret);
 void layer_stream_free(struct layer_stream *s);
 
+/* Decompresses and hashes in a thread of its own from now on (reads then come from a ring of
+ * buffers the thread fills). */
+int layer_stream_start_thread(struct layer_stream *s);
+
 /* Next chunk of uncompressed data (valid until the next call); 0 at the end; -errno with err. */
 ssize_t layer_stream_read(struct layer_stream *s, const void **ret_buf, struct cella_error *err);
 

@@ -203,7 +203,8 @@ static int set_xattrs(struct unpacker *u, int fd, const char *proc_path, struct 
                         continue;
                 int r = fd >= 0 ? fsetxattr(fd, name, val, size, 0)
                                 : lsetxattr(proc_path, name, val, size, 0);
-                if (r == 0 || errno == ENOTSUP || (u->opts->rootless && errno == EPERM))
+                /* EPERM: unprivileged, or user.* on a symlink or device (never allowed). */
+                if (r == 0 || errno == ENOTSUP || (errno == EPERM && (u->opts->rootless || fd < 0)))
                         continue;
                 return cella_errno(err, errno, "set xattr \"%s\" on \"%s\"", name, path);
         }
@@ -814,6 +815,11 @@ int img_unpack_layer(int root_fd, int layer_fd, const struct img_unpack_opts *op
         int r = layer_stream_new(layer_fd, &c.ls);
         if (r < 0)
                 return cella_err(err, ENOMEM, "out of memory");
+        r = layer_stream_start_thread(c.ls);
+        if (r < 0) {
+                layer_stream_free(c.ls);
+                return cella_errno(err, -r, "start the decompression thread");
+        }
         struct unpacker u = {.root_fd = root_fd, .opts = opts, .cache_fd = -1};
         u.a = open_reader(&c);
         if (!u.a && c.err.code) {

@@ -62,7 +62,8 @@ int lnx_caps_apply(const struct oci_capabilities *caps, struct cella_error *err)
                  */
                 if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) {
                         if (errno != EPERM && errno != EINVAL)
-                                return cella_errno(err, errno, "raise ambient %s", oci_cap_name(cap));
+                                return cella_errno(err, errno, "raise ambient %s",
+                                                   oci_cap_name(cap));
                         log_debug("ambient %s not raised: it is not both permitted and inheritable",
                                   oci_cap_name(cap));
                 }

@@ -184,3 +184,24 @@ def test_layered_image_runs(tmp_path):
     p = run_bundle(tmp_path / "b")
     assert p.returncode == 0, p.stderr
     assert p.stdout == "layer two\n"
+
+
+def test_bundle_as_unprivileged_user(tmp_path):
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root (to become an unprivileged user) and setpriv")
+    import tempfile
+    home = Path(tempfile.mkdtemp(prefix="cella-user-"))
+    try:
+        os.chmod(home, 0o755)
+        os.chown(home, 65534, 65534)
+        env = {"HOME": str(home), "PATH": os.environ["PATH"]}
+        p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            CELLA_IMAGE, "bundle", "busybox", str(home / "b"), "--", "id"],
+                           env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        assert p.returncode == 0, p.stderr
+        cfg = load_config(home / "b")
+        assert cfg["linux"]["uidMappings"][0]["hostID"] == 65534  # rootless is implied
+        assert os.stat(home / "b" / "rootfs" / "bin" / "busybox").st_uid == 65534
+        assert os.stat(home / "b" / "rootfs" / "tmp").st_mode & 0o7777 == 0o1777
+    finally:
+        shutil.rmtree(home)

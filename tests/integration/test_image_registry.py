@@ -464,3 +464,21 @@ def test_tty_progress(tmp_path, registry, store):
     assert p.returncode == 0, p.stdout
     assert "\033[2K" in p.stdout and "MB/s" in p.stdout
     assert p.stdout.count("done") >= 3 and f"Pulled {dest}" in p.stdout
+
+
+@pytest.mark.skipif(not shutil.which("skopeo"), reason="skopeo not installed")
+def test_docker_v2s2_from_skopeo(tmp_path, registry):
+    make_layout(tmp_path / "lay", [busybox_layer(), Tar().file("v2s2", "yes").bytes()],
+                config={"Cmd": ["sh"]})
+    dest = f"{registry.host}/v2s2/app:v1"
+    subprocess.run(["skopeo", "copy", "-q", "--format", "v2s2", "--dest-tls-verify=false",
+                    f"oci:{tmp_path}/lay:latest", f"docker://{dest}"], check=True)
+    cella_image("pull", dest, root=tmp_path / "s")
+    info = json.loads(cella_image("inspect", dest, root=tmp_path / "s").stdout)
+    assert info["MediaType"] == "application/vnd.docker.distribution.manifest.v2+json"
+    cella_image("bundle", dest, tmp_path / "b", root=tmp_path / "s")
+    assert (tmp_path / "b" / "rootfs" / "v2s2").read_text() == "yes"
+    # pushed elsewhere unchanged: same digest, same media type
+    cella_image("push", dest, f"{registry.host}/v2s2/copy:v1", root=tmp_path / "s")
+    info2 = json.loads(cella_image("inspect", "--remote", f"{registry.host}/v2s2/copy:v1").stdout)
+    assert info2["Digest"] == info["Digest"] and info2["MediaType"] == info["MediaType"]

@@ -167,3 +167,14 @@ def test_rootless_snapshot_form(tmp_path):
         assert p.returncode == 1 and "needs root" in p.stderr
     finally:
         shutil.rmtree(home)
+
+
+def test_snapshotter_auto(tmp_path, image):
+    cella_image("bundle", "--snapshotter", "auto", "layered", tmp_path / "ov", root=image)
+    assert os.path.ismount(tmp_path / "ov" / "rootfs")
+    cella_image("bundle", "--snapshotter", "auto", "--rootless", "layered", tmp_path / "cp",
+                root=image)
+    assert not os.path.ismount(tmp_path / "cp" / "rootfs")
+    assert (tmp_path / "cp" / "rootfs" / "keep").read_text() == "k2"
+    cella_image("unbundle", tmp_path / "cp")
+    assert not (tmp_path / "cp").exists()

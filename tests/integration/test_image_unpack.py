@@ -358,3 +358,10 @@ def test_mutated_layers_fail_cleanly(tmp_path):
         if p.returncode == 1:
             assert p.stderr.startswith("cella image: "), p.stderr
     assert tree(outside) == ["sentinel"] and (outside / "sentinel").read_text() == "original"
+
+
+def test_user_xattr_on_symlink_is_skipped(tmp_path):
+    """The kernel never allows user.* xattrs on symlinks; such an entry must not fail the layer."""
+    apply(tmp_path, Tar().file("f", "x").symlink("l", "f", pax={"SCHILY.xattr.user.a": "1"})
+          .bytes())
+    assert os.readlink(tmp_path / "root" / "l") == "f"

@@ -15,9 +15,13 @@
 #include "image/digest.h"
 #include "image/manifest.h"
 #include "image/reference.h"
+#include "image/snapshot.h"
 #include "image/unpack.h"
 #include "image/user.h"
 
+#define A64   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define B64   "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define C64   "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
 #define HEX64 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 static void test_digest_check(void **state)
@@ -262,6 +266,19 @@ static void test_reference_parse(void **state)
         assert_string_equal(buf, "quay.io/x/y");
 }
 
+static void test_chain_ids(void **state)
+{
+        char *ids[] = {"sha256:" A64, "sha256:" B64, "sha256:" C64};
+        char chain[3][IMG_DIGEST_MAX];
+        assert_int_equal(img_chain_ids(ids, 3, chain), 0);
+        assert_string_equal(chain[0], "sha256:" A64); /* ChainID(L0) = DiffID(L0) */
+        /* sha256(ChainID(n-1) + " " + DiffID(n)), computed independently with Python */
+        assert_string_equal(
+            chain[1], "sha256:ccd722928bd92476ba1745586fed6e45a102504185ad88cd89e01ff116fd146c");
+        assert_string_equal(
+            chain[2], "sha256:c1377126441fb2f5ec2c21ae2a60255331d639e830f0ee1b40a36e52d4c40588");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -269,7 +286,7 @@ int main(void)
             cmocka_unit_test(test_path_clean),      cmocka_unit_test(test_whiteout_kind),
             cmocka_unit_test(test_user_resolve),    cmocka_unit_test(test_platform),
             cmocka_unit_test(test_index_select),    cmocka_unit_test(test_manifest_parse),
-            cmocka_unit_test(test_reference_parse),
+            cmocka_unit_test(test_reference_parse), cmocka_unit_test(test_chain_ids),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
