@@ -318,3 +318,15 @@ def test_create_container_hook_sees_the_mounts(bundle, hooks):
     assert bundle.create(["/probe", "sleep"]).returncode == 0
     rec = hooks.by_tag("cc")
     assert rec["ns"]["mnt"] != os.readlink("/proc/self/ns/mnt")
+
+
+# SPEC config.md (Prestart / CreateRuntime): "On Linux, for example, they are called after the
+#   container namespaces are created, so they provide an opportunity to customize the container
+#   (e.g. the network namespace could be specified in this hook)."
+@pytest.mark.parametrize("kind", ["prestart", "createRuntime"])
+def test_create_runtime_hook_sees_the_container_namespaces(bundle, hooks, host_ns, kind):
+    bundle.config["hooks"] = {kind: [hooks.host(kind)]}
+    assert bundle.create(["/probe", "sleep"]).returncode == 0
+    seen = hooks.by_tag(kind)["pid_view"]
+    assert "mnt" in seen, f"the container process was not there for the hook: {seen}"
+    assert seen["mnt"] != host_ns["mnt"]
