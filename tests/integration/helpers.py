@@ -206,8 +206,11 @@ def leaks(cid, bundle_dir: Path, state_root: Path):
     found += [f"mount: {m}" for m in mounts_referencing(bundle_dir)]
     found += [f"mount: {m}" for m in mounts_referencing(state_root / cid)]
     found += [f"cgroup: {d}" for d in cgroup_dirs_named(cid)]
-    if (state_root / cid).exists():
-        found.append(f"state dir: {state_root / cid}")
+    try:
+        if (state_root / cid).exists():
+            found.append(f"state dir: {state_root / cid}")
+    except OSError:  # e.g. an id too long to be a file name
+        pass
     for pid in leaked_processes(cid, bundle_dir):
         try:
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()

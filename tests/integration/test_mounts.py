@@ -238,11 +238,14 @@ def test_rootfs_propagation(bundle, prop, expect):
 
 
 @pytest.mark.cella_only(reason="runc 1.1 leaves the pivoted root mount private")
-@pytest.mark.parametrize("prop,expect", [("shared", {"shared"}), ("rshared", {"shared"})])
-def test_rootfs_propagation_shared(bundle, prop, expect):
+@pytest.mark.parametrize("prop", ["shared", "rshared"])
+def test_rootfs_propagation_shared(bundle, prop):
     bundle.config["linux"]["rootfsPropagation"] = prop
     m = find_mount(bundle.probe("mounts"), "/")
-    assert propagation(m) == expect, m
+    # Where the host's / is shared (systemd), the rootfs was a slave during setup so that the
+    # runtime's own mounts stayed out of the host; it may stay "master:N" as well (runc 1.2 too).
+    assert "shared" in propagation(m), m
+    assert propagation(m) <= {"shared", "master"}, m
 
 
 def test_container_mounts_do_not_reach_host(bundle, rt):

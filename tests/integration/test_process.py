@@ -277,11 +277,6 @@ def cgroup_dirs(pid):
     return dirs
 
 
-def my_cgroups():
-    with open("/proc/self/cgroup") as f:
-        return {ln.split(":", 2)[1]: ln.split(":", 2)[2].strip() for ln in f}
-
-
 @pytest.fixture
 def cgroup_parent():
     name = f"cella-it-{os.getpid()}"
@@ -333,15 +328,18 @@ def test_cgroups_path_hybrid_unified(bundle, rt, cgroup_parent):
     wait_for(lambda: not d.exists(), what="unified cgroup removed")
 
 
+def cgroup_paths(pid="self"):
+    with open(f"/proc/{pid}/cgroup") as f:
+        return {ln.split(":", 2)[1]: ln.split(":", 2)[2].strip() for ln in f}
+
+
 def test_default_cgroup(bundle, rt):
     bundle.config["linux"].pop("cgroupsPath", None)
     assert bundle.run_detached(["/probe", "sleep"]).returncode == 0
     pid = rt.state(bundle.id)["pid"]
-    mine = my_cgroups()
-    dirs = cgroup_dirs(pid)
-    own = [(c, d) for c, d in dirs if c and not str(d).rstrip("/").endswith(
-        mine.get(c, "").rstrip("/") or "/")]
-    assert own, f"container shares all cgroups with the test: {dirs}"
+    mine, theirs = cgroup_paths(), cgroup_paths(pid)
+    own = [(c, d) for c, d in cgroup_dirs(pid) if theirs[c] != mine.get(c)]
+    assert own, f"container shares all cgroups with the test: {theirs}"
     assert rt("delete", "-f", bundle.id).returncode == 0
     wait_for(lambda: not any(d.exists() for _, d in own), what="default cgroups removed")
 

@@ -71,7 +71,8 @@ def test_time_namespace(bundle):
 # SPEC config-linux.md (timeOffsets): "timeOffsets (object, OPTIONAL) sets the offset for Time
 #   Namespace." "secs (int64, OPTIONAL) - is the offset of clock (in seconds) in the container."
 #   "nanosecs (uint32, OPTIONAL) - is the offset of clock (in nanoseconds) in the container."
-@runc_xfail("runc 1.1 has no time namespace or timeOffsets (runtime-spec 1.2)")
+@runc_xfail("runc 1.1 has no time namespace; config-linux.md (1.2): 'timeOffsets (object, "
+            "OPTIONAL) sets the offset for Time Namespace.'")
 def test_time_offsets(bundle):
     bundle.config["linux"]["namespaces"].append({"type": "time"})
     bundle.config["linux"]["timeOffsets"] = {"monotonic": {"secs": 86400, "nanosecs": 5},
@@ -496,8 +497,8 @@ def test_seccomp_listener_unreachable(bundle):
 #   mount that cannot be bind-mounted"; private: "doesn't receive mount propagation events"
 @pytest.mark.parametrize("prop,tag", [
     pytest.param("shared", "shared:", marks=runc_xfail(
-        "runc 1.1 fails to set up a shared rootfs on this host (EINVAL); config-linux.md lists "
-        "shared as a valid rootfsPropagation")),
+        "runc 1.1 fails to set up a shared rootfs on this host (EINVAL); config-linux.md: "
+        "'rootfsPropagation ... Its value is either shared, slave, private or unbindable.'")),
     pytest.param("unbindable", "unbindable", marks=[
         cella_bug("rootfsPropagation unbindable fails create: the rootfs is made unbindable "
                   "before it is bind-mounted onto itself (EINVAL)"),
@@ -555,7 +556,9 @@ def test_masked_and_readonly_paths_must_be_absolute(bundle, field):
 
 # SPEC config-linux.md (personality): "domain (string, REQUIRED) - the execution domain. ...
 #   LINUX32 will set the uname system call to show a 32 bit CPU type, such as i686."
-@runc_xfail("runc 1.1 implements runtime-spec 1.0.2, which has no linux.personality")
+@runc_xfail("runc 1.1 implements runtime-spec 1.0.2 and ignores linux.personality; "
+            "config-linux.md (1.2): 'LINUX32 will set the uname system call to show a 32 bit CPU "
+            "type, such as i686.'")
 @pytest.mark.skipif(os.uname().machine != "x86_64", reason="LINUX32 check written for x86_64")
 def test_personality_linux32(bundle):
     bundle.config["linux"]["personality"] = {"domain": "LINUX32"}

@@ -59,7 +59,7 @@ def test_features_annotations():
 
 
 # SPEC features.md (Hooks): "The runtime MUST support the elements in this array as the hooks
-#   property of config.json."  (each listed hook kind runs; test_hooks.py checks when and how)
+#   property of config.json."  (each listed hook kind runs; test_oci_hooks.py checks when and how)
 @needs_features
 @pytest.mark.parametrize("kind", (FEATURES or {}).get("hooks") or [])
 def test_features_hooks_supported(bundle, rt, kind):
@@ -82,7 +82,7 @@ SKIP_OPTIONS = {
     "acl": "filesystem-specific (needs a filesystem with ACL mount support)",
     "noacl": "filesystem-specific (needs a filesystem with ACL mount support)",
     "mand": "mandatory locking was removed from Linux 5.15 (MAY in config.md)",
-    "remount": "needs an earlier mount entry (test_config.py::test_mount_option_remount)",
+    "remount": "needs an earlier mount entry (test_oci_config.py::test_mount_option_remount)",
 }
 
 

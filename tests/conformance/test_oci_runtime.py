@@ -253,7 +253,9 @@ def test_delete_without_id(rt):
 @pytest.mark.parametrize("status", [
     pytest.param("created", marks=runc_compat(
         "runc (and so cella) `delete` destroys a created container without --force; containerd "
-        "deletes never-started tasks this way")),
+        "deletes never-started tasks this way (runtime.md: 'Attempting to delete a container "
+        "that is not stopped MUST have no effect on the container and MUST generate an "
+        "error.')")),
     "running"])
 def test_delete_not_stopped(bundle, rt, status):
     if status == "created":

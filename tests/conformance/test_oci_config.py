@@ -167,7 +167,9 @@ MOUNT_FLAG_CASES = [
 
 @pytest.mark.parametrize("options,field,present,absent", [
     pytest.param(*c, marks=runc_xfail("runc 1.1 passes `defaults` to mount(2) as data (EINVAL); "
-                                      "config.md lists `defaults` as MUST")) if c[0] == ["defaults"]
+                                      "config.md: 'Runtimes MUST/SHOULD/MAY implement the "
+                                      "following option strings for Linux' lists `defaults` as "
+                                      "MUST")) if c[0] == ["defaults"]
     else c for c in MOUNT_FLAG_CASES], ids=["+".join(c[0]) for c in MOUNT_FLAG_CASES])
 def test_mount_option_flags(bundle, options, field, present, absent):
     bundle.config["mounts"].append(tmpfs("/mnt", *options))
@@ -506,8 +508,9 @@ def stat_fields(text):
 
 # SPEC config.md (scheduler): "policy (string, REQUIRED) represents the scheduling policy." /
 #   "nice (int32, OPTIONAL) is the nice value for the process"
-@runc_xfail("runc 1.1 implements runtime-spec 1.0.2, where process.scheduler is an unknown "
-            "property it must ignore")
+@runc_xfail("runc 1.1 implements runtime-spec 1.0.2 and ignores process.scheduler; config.md (1.2): "
+            "'scheduler (object, OPTIONAL) is an object describing the scheduler properties for "
+            "the process'")
 def test_scheduler(bundle):
     bundle.config["process"]["scheduler"] = {"policy": "SCHED_BATCH", "nice": 5}
     f = stat_fields(bundle.probe("read", "/proc/self/stat")["read:/proc/self/stat"])
@@ -516,8 +519,9 @@ def test_scheduler(bundle):
 
 # SPEC config.md (ioPriority): "class (string, REQUIRED) specifies the I/O scheduling class." /
 #   "priority (int, REQUIRED) specifies the priority level within the class."
-@runc_xfail("runc 1.1 implements runtime-spec 1.0.2, where process.ioPriority is an unknown "
-            "property it must ignore")
+@runc_xfail("runc 1.1 implements runtime-spec 1.0.2 and ignores process.ioPriority; config.md (1.2): "
+            "'ioPriority (object, OPTIONAL) configures the I/O priority settings for the "
+            "container's processes'")
 def test_io_priority(bundle):
     bundle.config["process"]["ioPriority"] = {"class": "IOPRIO_CLASS_BE", "priority": 6}
     r = run_ok(bundle, ["/bin/ionice", "-p", "1"])
@@ -570,8 +574,9 @@ def test_hostname(bundle):
 
 # SPEC config.md: "domainname (string, OPTIONAL) specifies the container's domainname as seen by
 #   processes running inside the container."
-@runc_xfail("runc 1.1 implements runtime-spec 1.0.2, which has no domainname (an unknown "
-            "property there)")
+@runc_xfail("runc 1.1 implements runtime-spec 1.0.2 and ignores domainname; config.md (1.2): "
+            "'domainname (string, OPTIONAL) specifies the container's domainname as seen by "
+            "processes running inside the container.'")
 def test_domainname(bundle):
     bundle.config["domainname"] = "conf.example"
     assert bundle.probe("uname")["uname"]["domainname"] == "conf.example"
