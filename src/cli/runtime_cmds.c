@@ -17,6 +17,7 @@
 #include "cli/cli.h"
 #include "linux/seccomp_filter.h"
 #include "oci/defaults.h"
+#include "runtime/activation.h"
 #include "runtime/runtime.h"
 
 static const char *arg_bundle, *arg_console_socket, *arg_pid_file, *arg_format;
@@ -126,6 +127,7 @@ static struct rt_create_opts create_options(const struct cli_global *g)
             .no_pivot = arg_no_pivot,
             .no_new_keyring = arg_no_new_keyring,
             .preserve_fds = arg_preserve_fds,
+            .listen_fds = rt_listen_fds(),
         };
 }
 

@@ -226,7 +226,8 @@ static int step_lockdown(struct child *ch, struct cella_error *err)
         if (r < 0)
                 return r;
         /* Only fds 0-2 and --preserve-fds cross execve (the CVE-2024-21626 class). */
-        unsigned int first = 3 + (unsigned int)ch->c->opts->preserve_fds;
+        unsigned int first =
+            3 + (unsigned int)ch->c->opts->listen_fds + (unsigned int)ch->c->opts->preserve_fds;
         if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
                 return cella_errno(err, errno, "mark inherited fds close-on-exec");
         return 0;

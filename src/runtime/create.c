@@ -29,6 +29,7 @@
 #include "linux/seccomp_filter.h"
 #include "linux/terminal.h"
 #include "linux/sysctls.h"
+#include "runtime/activation.h"
 #include "runtime/container.h"
 #include "runtime/hooks.h"
 #include "runtime/internal.h"
@@ -217,6 +218,9 @@ static int prepare(struct rt_ctx *c, const char *root, int *ret_peer, struct cel
         c->dir_fd = rt_container_dir_create(c->root_fd, c->id, err);
         if (c->dir_fd < 0)
                 return c->dir_fd;
+        r = rt_activation_setup(c->spec, c->dir_fd, c->opts->listen_fds, err);
+        if (r < 0)
+                return r;
         const char *cg_path = c->spec->linux_.cgroups_path;
         r = c->opts->systemd_cgroup ? cg_init_systemd(&c->cg, cg_path, c->id, err)
                                     : cg_init(&c->cg, cg_path, c->id, err);

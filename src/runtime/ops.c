@@ -17,6 +17,7 @@
 #include "base/fs.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "runtime/activation.h"
 #include "runtime/hooks.h"
 #include "runtime/internal.h"
 #include "runtime/runtime.h"
@@ -111,7 +112,8 @@ static void run_state_hooks(const struct rt_state *st, const char *kind, enum rt
 int rt_start(const char *root, const char *id, struct cella_error *err)
 {
         struct handle h;
-        _cleanup_close_ int fifo = -1;
+        _cleanup_close_ int fifo = -1, notify = -1;
+        pid_t pid = 0;
         int r = handle_open(&h, root, id, true, err);
         if (r < 0)
                 goto out;
@@ -127,6 +129,10 @@ int rt_start(const char *root, const char *id, struct cella_error *err)
                                 "cannot start container \"%s\": its init is gone", id);
                 goto out;
         }
+        /* Bound before the init runs, so its READY=1 cannot be lost. */
+        r = rt_notify_bind(h.dir_fd, &notify, err);
+        if (r < 0)
+                goto out;
         /* Unlink first, so nobody sees "created" once the init may already be running. */
         unlinkat(h.dir_fd, "exec.fifo", 0);
         if (write(fifo, "0", 1) != 1) {
@@ -134,8 +140,12 @@ int rt_start(const char *root, const char *id, struct cella_error *err)
                 goto out;
         }
         run_state_hooks(&h.st, "poststart", RT_RUNNING);
+        pid = h.st.pid;
 out:
         handle_close(&h);
+        /* Waiting for READY=1 without the lock: kill and delete must not block on it. */
+        if (r == 0 && notify >= 0)
+                r = rt_notify_forward(TAKE_FD(notify), pid, err);
         return r;
 }
 

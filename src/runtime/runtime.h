@@ -17,6 +17,7 @@ struct rt_create_opts {
         bool no_pivot;
         bool no_new_keyring;
         int preserve_fds;    /* fds 3 .. 3+N-1 are passed to the container */
+        int listen_fds;      /* socket activation (rt_listen_fds()): passed before preserve_fds */
         bool systemd_cgroup; /* --systemd-cgroup: cgroupsPath is "slice:prefix:name" */
 };
 

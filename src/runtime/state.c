@@ -105,6 +105,8 @@ int rt_container_dir_remove(int root_fd, const char *id)
         if (fd >= 0) {
                 unlinkat(fd, "state.json", 0);
                 unlinkat(fd, "exec.fifo", 0);
+                unlinkat(fd, "notify/notify.sock", 0); /* NOTIFY_SOCKET (activation.c) */
+                unlinkat(fd, "notify", AT_REMOVEDIR);
         }
         if (unlinkat(root_fd, id, AT_REMOVEDIR) < 0 && errno != ENOENT)
                 return -errno;

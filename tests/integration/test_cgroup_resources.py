@@ -128,10 +128,12 @@ def unsupported_cases():
     if not is_v2() and not Path("/sys/fs/cgroup/net_cls").exists() and \
             not Path("/sys/fs/cgroup/net_cls,net_prio").exists():
         cases.append(("network.classID", {"network": {"classID": 1048577}}))
-    blkio = Path("/sys/fs/cgroup/blkio")
-    if not is_v2() and blkio.is_dir() and not (blkio / "blkio.weight").exists() and \
-            not (blkio / "blkio.bfq.weight").exists():
-        cases.append(("blockIO.weight", {"blockIO": {"weight": 500}}))
+    # (blkio weights cannot be probed from the root: only child cgroups have the files.)
+    rdma_v1 = any(p.name.split(",").count("rdma") for p in CGROUP_ROOT.iterdir())
+    unified = CGROUP_ROOT / ("cgroup.controllers" if is_v2() else "unified/cgroup.controllers")
+    rdma_v2 = unified.exists() and "rdma" in unified.read_text().split()
+    if not rdma_v1 and not rdma_v2:
+        cases.append(("rdma", {"rdma": {"mlx5_0": {"hcaHandles": 3}}}))
     if is_v2():
         cases.append(("memory.kernelTCP", {"memory": {"kernelTCP": 8 * MiB}}))
     return cases

@@ -18,11 +18,10 @@ from pathlib import Path
 
 import pytest
 
-import conftest
 from helpers import (IS_CELLA, RUNTIME, TIMEOUT, ConsoleSocket, caps_mask, find_mount,
                      parse_probe, wait_for)
-from security_util import (BinaryRuntime, build_fake_loader, copy_runtime, elf_interpreter,
-                           host_mountpoints, read_sysctl, sha256)
+from security_util import (BinaryRuntime, build_fake_loader, conftest, copy_runtime,
+                           elf_interpreter, host_mountpoints, read_sysctl, sha256)
 
 CORE_PATTERN = "/proc/sys/kernel/core_pattern"
 
@@ -316,6 +315,13 @@ def test_cve_2019_5736_entrypoint_hostile_loader(copy_bundles, copy_rt, fake_loa
     assert not f["written"], f
 
 
+def need_static(binary):
+    """The neighbour variants run the runtime binary in a busybox image: a dynamically linked
+    binary has no loader there (the hostile-loader variant covers those)."""
+    if elf_interpreter(binary):
+        pytest.skip("dynamically linked runtime: covered by the hostile-loader variant")
+
+
 @pytest.mark.parametrize("shebang", [False, True], ids=["direct", "shebang"])
 def test_cve_2019_5736_entrypoint_with_neighbour(copy_bundles, copy_rt, shebang):
     """The same exploit for any runtime binary, static ones included: the hostile entrypoint
@@ -326,6 +332,7 @@ def test_cve_2019_5736_entrypoint_with_neighbour(copy_bundles, copy_rt, shebang)
     /proc/<pid>/root, and once it has exited reopens the fd for writing.
 
     A runtime whose init execs from its on-disk binary fails: the host binary changes."""
+    need_static(copy_rt.binary)
     pod = copy_bundles()
     assert pod.run_detached(["/probe", "sleep"]).returncode == 0
     pod_pid = copy_rt.state(pod.id)["pid"]
@@ -345,6 +352,32 @@ def test_cve_2019_5736_entrypoint_with_neighbour(copy_bundles, copy_rt, shebang)
     r = hostile.run_detached(args)
     assert r.returncode == 0, r.stderr
     f = wait_for_fact(attacker, "written")
+    assert f["found"], f"the runtime binary never ran in the container: {f}"
+    assert sha256(copy_rt.binary) == before, f"host runtime binary overwritten: {f}"
+    assert not f["written"], f
+
+
+@pytest.mark.parametrize("shebang", [False, True], ids=["direct", "shebang"])
+def test_cve_2019_5736_exec_runs_hostile_entrypoint(copy_bundles, copy_rt, shebang):
+    """The exploit as first published: the attacker is the container's own init, and the
+    victim is an admin's `exec` whose command is hostile (/proc/self/exe, or a script with
+    `#!/proc/self/exe` as /bin/sh was in the original). The exec'd process is the runtime
+    binary running inside the container; the init finds it, opens /proc/<pid>/exe, releases
+    it through the FIFO and writes once `exec` has returned.
+
+    A runtime whose exec child runs from the on-disk binary fails: the host binary changes."""
+    need_static(copy_rt.binary)
+    release = 'timeout 5 sh -c "echo {} > $found/root/b/config.json" 2>/dev/null'
+    ct = copy_bundles()
+    (ct.rootfs / "b").mkdir()
+    os.mkfifo(ct.rootfs / "b" / "config.json")
+    before = sha256(copy_rt.binary)
+    assert ct.run_detached(["/bin/sh", "-c", attacker_script(release)]).returncode == 0
+    args = plant_entrypoint(ct, shebang, "--log", "/cella.log",
+                            ["create", "--bundle", "/b", "x"])
+    r = copy_rt("exec", "-d", ct.id, *args)
+    assert r.returncode == 0, r.stderr
+    f = wait_for_fact(ct, "written")
     assert f["found"], f"the runtime binary never ran in the container: {f}"
     assert sha256(copy_rt.binary) == before, f"host runtime binary overwritten: {f}"
     assert not f["written"], f
@@ -427,6 +460,79 @@ def test_cve_2024_21626_cwd_through_leaked_fd(bundle, rt, host_dir_fds, victim, 
         assert not f["stat:/proc/self/cwd"].get("target", "").startswith(str(victim))
     else:
         assert r.stderr, "refused without an error message"
+
+
+def exec_with_fds(rt, cid, fds, *args):
+    """`exec` with the given host fds placed at 3, 4, ... in the calling process."""
+    targets = list(range(3, 3 + len(fds)))
+
+    def place():
+        for src, dst in zip(fds, targets):
+            os.dup2(src, dst)
+            os.set_inheritable(dst, True)
+
+    return subprocess.run([RUNTIME, "--root", str(rt.state_root), "exec", *args[:-1], cid,
+                           *args[-1]], capture_output=True, text=True, timeout=TIMEOUT,
+                          preexec_fn=place, pass_fds=targets)
+
+
+def test_cve_2024_21626_exec_leaks_no_fds(bundle, rt, host_dir_fds, victim):
+    """`exec` started with host directory fds open: the new process sees 0-2 only, or 0-3
+    with --preserve-fds 1 (the CVE's second variant leaked them through `runc exec`)."""
+    assert bundle.run_detached(["/probe", "sleep"]).returncode == 0
+    r = exec_with_fds(rt, bundle.id, host_dir_fds, ["/probe", "fds", "cwd"])
+    assert r.returncode == 0, r
+    assert set(parse_probe(r.stdout)["fds"]) == {"0", "1", "2"}, r.stdout
+    r = exec_with_fds(rt, bundle.id, host_dir_fds, "--preserve-fds", "1", ["/probe", "fds"])
+    assert r.returncode == 0, r
+    assert set(parse_probe(r.stdout)["fds"]) == {"0", "1", "2", "3"}, r.stdout
+    assert_victim_untouched(victim)
+
+
+EXEC_CWD_BUG = (
+    "cella bug: `exec --cwd` (and process.json cwd) is a plain chdir() in the exec child while "
+    "it still holds the runtime's own directory fds (the state root, the container's state "
+    "dir) and any fds inherited from the caller; --cwd /proc/self/fd/N starts the process in "
+    "a host directory, where it writes files (CVE-2024-21626 exactly)")
+MARKER = "cella-21626-marker"
+
+
+def exec_cwd_escapes(rt, cid, fds, victim):
+    """Tries `exec --cwd /proc/self/fd/N` for N = 3..9; returns where a marker landed on the
+    host (and removes it), or listings that show a host directory."""
+    escapes = []
+    for fd in range(3, 10):
+        r = exec_with_fds(rt, cid, fds, "--cwd", f"/proc/self/fd/{fd}",
+                          ["/probe", "cwd", "ls", ".", "write", MARKER])
+        for d in ("/", str(rt.state_root), str(rt.state_root / cid), str(victim)):
+            if os.path.lexists(os.path.join(d, MARKER)):
+                escapes.append(f"fd {fd}: marker written in host {d}")
+                os.unlink(os.path.join(d, MARKER))
+        if r.returncode == 0:
+            listing = parse_probe(r.stdout).get("ls:.")
+            if isinstance(listing, list) and ({"keep", "work", "state.json", cid} & set(listing)):
+                escapes.append(f"fd {fd}: cwd lists a host directory: {listing[:5]}")
+    return escapes
+
+
+@pytest.mark.xfail(IS_CELLA, strict=True, reason=EXEC_CWD_BUG)
+def test_cve_2024_21626_exec_cwd_through_runtime_fd(bundle, rt, victim):
+    """The CVE as found in runc: `exec` with cwd /proc/self/fd/N, N being one of the runtime's
+    *own* directory fds (runc leaked a cgroup dir fd). Refused, or a cwd inside the container;
+    never a host directory."""
+    assert bundle.run_detached(["/probe", "sleep"]).returncode == 0
+    escapes = exec_cwd_escapes(rt, bundle.id, [], victim)
+    assert_victim_untouched(victim)
+    assert not escapes, escapes
+
+
+@pytest.mark.xfail(IS_CELLA, strict=True, reason=EXEC_CWD_BUG)
+def test_cve_2024_21626_exec_cwd_through_leaked_fd(bundle, rt, host_dir_fds, victim):
+    """The same with host directory fds (a victim dir, a cgroup dir, /) open in the caller."""
+    assert bundle.run_detached(["/probe", "sleep"]).returncode == 0
+    escapes = exec_cwd_escapes(rt, bundle.id, host_dir_fds, victim)
+    assert_victim_untouched(victim)
+    assert not escapes, escapes
 
 
 def create_with_fds(rt, bundle, fds):
@@ -738,6 +844,62 @@ def test_cve_2025_31133_dev_null_replaced(bundle, procfs_guard, shape):
     assert_null(f[f"stat:{mask}"], mask)
     assert_null(f["stat:/dev/null"], "/dev/null")
     assert_procfs_protected(f, "/proc")
+
+
+DEV_RACER = r"""
+i=0
+while [ $i -lt @N@ ]; do
+    rm -f /dev/null; ln -s @VICTIM@ /dev/null
+    rm -f /dev/null; ln -s /proc/sys/kernel/core_pattern /dev/null
+    rm -f /dev/null; : > /dev/null.tmp; mv /dev/null.tmp /dev/null
+    i=$((i+1))
+done
+echo '{"racer":"done"}'
+exec /probe sleep 60
+"""
+
+
+def test_cve_2025_31133_race_dev_null_swapped(bundle_factory, procfs_guard, workdir):
+    """The race variant: a container sharing the rootfs keeps replacing /dev/null with a
+    symlink to a host file (mode 0600, owner 1234), a symlink to core_pattern, or a regular
+    file, while new containers are created from that rootfs without a /dev tmpfs (bounded: 30
+    runs or 40 s). The runtime recreates /dev/null and chmods/chowns it; a runtime that
+    follows the swapped symlink chmods the host file to 0666, and one that masks with the
+    image's /dev/null binds core_pattern. Each run must either fail or see real masks, and the
+    host file must keep its mode and owner."""
+    host_file = workdir / f"dev-victim-{secrets.token_hex(3)}"
+    host_file.write_text("secret\n")
+    os.chown(host_file, 1234, 1234)
+    os.chmod(host_file, 0o600)
+    racer = bundle_factory()
+    shared = racer.rootfs
+    racer.config["root"]["path"] = str(shared)
+    drop_mount(racer, "/dev")
+    script = DEV_RACER.replace("@N@", "100000").replace("@VICTIM@", str(host_file))
+    assert racer.run_detached(["/bin/sh", "-c", script]).returncode == 0
+    mask = masked_file()
+    runs = 0
+    deadline = time.monotonic() + 40
+    try:
+        for _ in range(30):
+            if time.monotonic() > deadline:
+                break
+            b = bundle_factory()
+            b.config["root"] = {"path": str(shared), "readonly": False}
+            no_dev_tmpfs(b)
+            r = b.run(["/probe", "stat", mask, "read", mask, *procfs_probe_args("/proc")])
+            runs += 1
+            st = os.stat(host_file)
+            assert (st.st_mode & 0o7777, st.st_uid) == (0o600, 1234), "host file chmod/chowned"
+            assert host_file.read_text() == "secret\n"
+            if r.returncode == 0:
+                assert_null(r.facts[f"stat:{mask}"], mask)
+                assert_procfs_protected(r.facts, "/proc")
+            b.cleanup()
+    finally:
+        host_file.unlink()
+    assert racer.facts().get("racer") is None, "the racer stopped before the runs ended"
+    assert runs >= 10
 
 
 @pytest.mark.parametrize("target", [CORE_PATTERN, "/proc/sysrq-trigger",
