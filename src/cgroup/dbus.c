@@ -340,7 +340,8 @@ int dbus_call(struct dbus *bus, const char *dest, const char *path, const char *
 
 int dbus_wait_job(struct dbus *bus, const char *job, struct cella_error *err)
 {
-        for (;;) {
+        /* Each read times out on its own; this bounds a bus that chatters but never answers. */
+        for (int n = 0; n < 10000; n++) {
                 for (size_t i = 0; i < bus->n_removed; i++) {
                         if (strcmp(bus->removed[i].job, job) != 0)
                                 continue;
@@ -356,6 +357,7 @@ int dbus_wait_job(struct dbus *bus, const char *job, struct cella_error *err)
                         note_signal(bus, &m);
                 free(m.raw);
         }
+        return cella_err(err, ETIMEDOUT, "D-Bus: job %s never finished", job);
 }
 
 /* ---- connection ---- */

@@ -141,9 +141,12 @@ def spec_template(workdir):
 def run_guarded(cmd, timeout, **kw):
     """subprocess.run, but a hung runtime fails the test instead of hanging the suite: on timeout
     its whole process group is killed, and pipes still held by a container are abandoned."""
+    data = kw.pop("input", None)
+    if data is not None:
+        kw["stdin"] = subprocess.PIPE
     p = subprocess.Popen(cmd, text=True, start_new_session=True, **kw)
     try:
-        out, err = p.communicate(timeout=timeout)
+        out, err = p.communicate(data, timeout=timeout)
     except subprocess.TimeoutExpired:
         try:
             os.killpg(p.pid, signal.SIGKILL)

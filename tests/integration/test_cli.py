@@ -597,3 +597,27 @@ def test_run_foreground_with_terminal(bundle, rt):
             p.wait()
     f = parse_probe(out.decode(errors="replace").replace("\r\n", "\n"))
     assert f["tty"]["0"]["isatty"] and f["tty"]["1"]["isatty"], out
+
+
+def test_features_namespaces_and_capabilities_work(bundle, rt):
+    """Every namespace and capability that `features` advertises is accepted by create."""
+    f = json.loads(rt("features").stdout)
+    types = {n["type"] for n in bundle.config["linux"]["namespaces"]}
+    for ns in f["linux"]["namespaces"]:
+        if ns not in types:
+            bundle.config["linux"]["namespaces"].append({"type": ns})
+    bundle.config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    bundle.config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    caps = f["linux"]["capabilities"]
+    bundle.config["process"]["capabilities"] = {"bounding": caps, "effective": caps,
+                                                "permitted": caps}
+    r = bundle.run(["/probe", "namespaces", "caps"])
+    assert r.returncode == 0, r.stderr
+    with open("/proc/sys/kernel/cap_last_cap") as fh:
+        last = int(fh.read())
+    want = 0
+    for c in caps:
+        from helpers import CAP_NUMBERS
+        if c in CAP_NUMBERS and CAP_NUMBERS[c] <= last:
+            want |= 1 << CAP_NUMBERS[c]
+    assert int(r.facts["caps"]["bounding"], 16) == want

@@ -3,6 +3,7 @@
 capabilities, hostname/domainname, sysctls, and its cgroup."""
 import os
 import shutil
+import subprocess
 
 import pytest
 
@@ -360,3 +361,37 @@ def test_busybox_sanity(bundle):
     assert shutil.which("busybox") or os.path.exists("/bin/busybox")
     r = bundle.run(["/bin/sh", "-c", "echo ok"])
     assert r.stdout == "ok\n", r
+
+
+# --- stdio and the process tree -------------------------------------------------------------
+
+def test_stdin_reaches_foreground_container(bundle, rt):
+    bundle.set_args(["/bin/cat"])
+    bundle.write()
+    r = rt("run", "-b", bundle.path, bundle.id, input="piped in\n",
+           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "piped in\n"
+
+
+def test_stdout_and_stderr_kept_apart(bundle):
+    r = bundle.run(["/bin/sh", "-c", "echo out; echo err >&2"])
+    assert r.returncode == 0, r
+    assert r.stdout == "out\n"
+    assert r.stderr.endswith("err\n")
+
+
+def test_background_children_die_with_init(bundle):
+    r = bundle.run(["/bin/sh", "-c", "/probe sleep & /probe sleep & exit 4"])
+    assert r.returncode == 4, r
+    wait_for(lambda: not bundle.leaks(), what="children gone")
+
+
+def test_children_killed_on_delete_without_pid_namespace(bundle, rt):
+    """Without a pid namespace nothing kills orphans when init exits; the runtime must kill
+    what is left in the container's cgroup when it deletes it."""
+    bundle.config["linux"]["namespaces"] = [
+        n for n in bundle.config["linux"]["namespaces"] if n["type"] != "pid"]
+    r = bundle.run(["/bin/sh", "-c", "/probe sleep & exit 0"])
+    assert r.returncode == 0, r
+    wait_for(lambda: not bundle.leaks(), what="orphans killed")
