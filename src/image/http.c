@@ -2,6 +2,7 @@
 #include "http.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -503,6 +504,45 @@ static int ping(struct reg_client *c, bool allow_http, struct cella_error *err)
         return r;
 }
 
+/* ca.crt in dir, else its first *.crt (malloc'd), or NULL. */
+static char *find_ca(const char *dir)
+{
+        char *p = NULL;
+        if (asprintf(&p, "%s/ca.crt", dir) < 0)
+                return NULL;
+        if (access(p, R_OK) == 0)
+                return p;
+        free(p);
+        p = NULL;
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        struct dirent *de;
+        while (d && !p && (de = readdir(d))) {
+                size_t n = strlen(de->d_name);
+                if (n > 4 && strcmp(de->d_name + n - 4, ".crt") == 0 &&
+                    asprintf(&p, "%s/%s", dir, de->d_name) < 0)
+                        p = NULL;
+        }
+        return p;
+}
+
+static char *registry_ca(const char *registry, const struct reg_opts *o)
+{
+        if (o->ca_file)
+                return strdup(o->ca_file);
+        if (o->cert_dir)
+                return find_ca(o->cert_dir);
+        static const char *const roots[] = {"/etc/containers/certs.d", "/etc/docker/certs.d"};
+        for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+                _cleanup_free_ char *dir = NULL;
+                if (asprintf(&dir, "%s/%s", roots[i], registry) < 0)
+                        return NULL;
+                char *ca = find_ca(dir);
+                if (ca)
+                        return ca;
+        }
+        return NULL;
+}
+
 int reg_client_new(const char *registry, const struct reg_opts *o, struct reg_client **ret,
                    struct cella_error *err)
 {
@@ -514,7 +554,12 @@ int reg_client_new(const char *registry, const struct reg_opts *o, struct reg_cl
         snprintf(c->registry, sizeof(c->registry), "%s",
                  strcmp(registry, "docker.io") == 0 ? "registry-1.docker.io" : registry);
         c->verify = o->tls_verify_set ? o->tls_verify : true;
-        c->ca_file = o->ca_file ? strdup(o->ca_file) : NULL;
+        c->ca_file = registry_ca(registry, o);
+        if (o->cert_dir && !c->ca_file) {
+                reg_client_free(c);
+                return cella_err(err, ENOENT, "no ca.crt or *.crt in --cert-dir \"%s\"",
+                                 o->cert_dir);
+        }
         c->curl = curl_easy_init();
         int r = c->curl ? 0 : cella_err(err, ENOMEM, "cannot start libcurl");
         if (r == 0)

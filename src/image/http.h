@@ -18,6 +18,9 @@ struct reg_opts {
         bool tls_verify_set; /* false: default (verify) */
         bool tls_verify;
         const char *ca_file;
+        /* A directory with the registry's CA certificate (ca.crt, else the first *.crt); by
+         * default /etc/containers/certs.d/HOST:PORT, then /etc/docker/certs.d/HOST:PORT. */
+        const char *cert_dir;
         const char *authfile;
         const char *username; /* explicit credentials override the auth file */
         const char *password;
