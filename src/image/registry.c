@@ -492,16 +492,23 @@ static int upload_chunks(struct remote *rm, int fd, int64_t size, size_t chunk,
 }
 
 static int upload_blob(struct img_store *st, struct remote *rm, const char *digest,
-                       const char *mount_from, size_t chunk, struct cella_error *err)
+                       const char *mount_from, size_t chunk, struct progress *prog, size_t idx,
+                       struct cella_error *err)
 {
-        bool exists, mounted;
+        bool exists = false, mounted = false;
         char location[2048];
+        int64_t total = prog->items[idx].total;
         int r = blob_exists(rm, digest, &exists, err);
+        if (r == 0 && exists)
+                progress_update(prog, idx, total, "exists");
         if (r < 0 || exists)
                 return r;
         r = start_upload(rm, digest, mount_from, location, &mounted, err);
+        if (r == 0 && mounted)
+                progress_update(prog, idx, total, "mounted");
         if (r < 0 || mounted)
                 return r;
+        progress_update(prog, idx, 0, "uploading");
         _cleanup_close_ int fd = -1;
         struct stat sb;
         r = img_store_open_blob(st, digest, &fd, err);
@@ -528,6 +535,7 @@ static int upload_blob(struct img_store *st, struct remote *rm, const char *dige
         if (r == 0 && resp.status != 201)
                 r = http_fail(rm, "upload blob to", &resp, err);
         reg_resp_clear(&resp);
+        progress_update(prog, idx, r == 0 ? total : 0, r == 0 ? "done" : "failed");
         return r < 0 ? cella_err_prefix(err, "blob %s", digest) : 0;
 }
 
@@ -565,9 +573,24 @@ static int push_manifest(struct img_store *st, struct remote *rm, const struct i
         r = img_manifest_parse(buf, len, &m, err);
         if (r < 0)
                 return r;
-        r = upload_blob(st, rm, m.config.digest, mount_from, o->chunk_size, err);
-        for (size_t i = 0; r == 0 && i < m.n_layers; i++)
-                r = upload_blob(st, rm, m.layers[i].digest, mount_from, o->chunk_size, err);
+        size_t n = m.n_layers + 1;
+        _cleanup_free_ struct progress_item *items = calloc(n, sizeof(*items));
+        struct progress prog = {.lock = PTHREAD_MUTEX_INITIALIZER,
+                                .mode = o->progress,
+                                .items = items,
+                                .n = n,
+                                .start = now()};
+        for (size_t i = 0; items && i < n; i++) {
+                const struct img_descriptor *b = i == 0 ? &m.config : &m.layers[i - 1];
+                snprintf(items[i].id, sizeof(items[i].id), "%.12s", img_digest_hex(b->digest));
+                items[i].total = b->size;
+                items[i].state = "waiting";
+        }
+        if (!items)
+                r = cella_err(err, ENOMEM, "out of memory");
+        for (size_t i = 0; r == 0 && i < n; i++)
+                r = upload_blob(st, rm, i == 0 ? m.config.digest : m.layers[i - 1].digest,
+                                mount_from, o->chunk_size, &prog, i, err);
         img_manifest_free(&m);
         if (r == 0)
                 r = put_manifest(rm, reference, buf, len, d->media_type, err);

@@ -508,3 +508,15 @@ def test_cert_dir(tmp_path, tls_basic_registry, store):
     p = cella_image("pull", "--cert-dir", tmp_path, "--creds", creds, f"{reg.host}/cd/app:v1",
                     root=tmp_path / "s", check=False)
     assert p.returncode == 1 and "no ca.crt or *.crt" in p.stderr
+
+
+def test_push_progress_json(tmp_path, registry, store):
+    dest = f"{registry.host}/team/app:v1"
+    p = cella_image("push", "--progress", "json", "local/app:1", dest, root=store)
+    final = {}
+    for line in p.stderr.splitlines():
+        x = json.loads(line)
+        final[x["id"]] = x
+    assert len(final) == 3 and all(x["status"] == "done" for x in final.values())
+    p = cella_image("push", "--progress", "json", "local/app:1", dest, root=store)
+    assert {json.loads(x)["status"] for x in p.stderr.splitlines()} == {"exists"}
