@@ -483,12 +483,19 @@ static int ping(struct reg_client *c, bool allow_http, struct cella_error *err)
         snprintf(c->base, sizeof(c->base), "https://%s", c->registry);
         int r = perform(c, &rq, NULL, &resp, err);
         if (r < 0 && allow_http) {
+                /* Plain HTTP only counts if a registry answers there; otherwise (nothing, or a
+                 * TLS server answering 400) the HTTPS failure is the one to report. */
                 struct cella_error https_err = err ? *err : (struct cella_error){0};
+                int https_r = r;
                 snprintf(c->base, sizeof(c->base), "http://%s", c->registry);
                 reg_resp_clear(&resp);
                 r = perform(c, &rq, NULL, &resp, err);
-                if (r < 0 && err)
-                        *err = https_err;
+                if (r < 0 || (resp.status != 200 && resp.status != 401)) {
+                        if (err)
+                                *err = https_err;
+                        r = https_r;
+                        snprintf(c->base, sizeof(c->base), "https://%s", c->registry);
+                }
         }
         if (r == 0 && resp.status == 401)
                 learn_challenge(c);
@@ -496,11 +503,13 @@ static int ping(struct reg_client *c, bool allow_http, struct cella_error *err)
                 r = cella_err(err, EIO, "%s/v2/ answered HTTP %ld: is it a registry?", c->base,
                               resp.status);
         reg_resp_clear(&resp);
+        /* Point at the fix only when it is the certificate that failed. */
+        bool tls = err && (strstr(err->msg, "SSL") || strstr(err->msg, "certificate"));
         if (r < 0)
                 cella_err_prefix(err, "connect to registry %s%s", c->registry,
-                                 c->verify ? " (for a self-signed certificate give --ca-file, "
-                                             "or --tls-verify=false)"
-                                           : "");
+                                 tls && c->verify ? " (for a private CA give --ca-file or "
+                                                    "--cert-dir; --tls-verify=false trusts any)"
+                                                  : "");
         return r;
 }
 
