@@ -43,18 +43,18 @@ static void curl_init_once(void)
         curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-void reg_resp_clear(struct reg_resp *r)
+void img_reg_resp_clear(struct reg_resp *r)
 {
         free(r->body);
         memset(r, 0, sizeof(*r));
 }
 
-const char *reg_client_base(const struct reg_client *c)
+const char *img_reg_client_base(const struct reg_client *c)
 {
         return c->base;
 }
 
-void reg_client_free(struct reg_client *c)
+void img_reg_client_free(struct reg_client *c)
 {
         if (!c)
                 return;
@@ -365,7 +365,7 @@ static int fetch_token(struct reg_client *c, const char *scope, char **ret_heade
                         r = cella_err(err, ENOMEM, "out of memory");
         }
         json_object_put(o);
-        reg_resp_clear(&resp);
+        img_reg_resp_clear(&resp);
         return r;
 }
 
@@ -407,8 +407,8 @@ static void forget_token(struct reg_client *c, const char *scope)
         }
 }
 
-int reg_do(struct reg_client *c, const struct reg_request *rq, struct reg_resp *resp,
-           struct cella_error *err)
+int img_reg_do(struct reg_client *c, const struct reg_request *rq, struct reg_resp *resp,
+               struct cella_error *err)
 {
         off_t body_start = rq->body_fd > 0 ? lseek(rq->body_fd, 0, SEEK_CUR) : 0;
         for (int attempt = 0;; attempt++) {
@@ -416,7 +416,7 @@ int reg_do(struct reg_client *c, const struct reg_request *rq, struct reg_resp *
                 int r = auth_header(c, rq->scope, &auth, err);
                 if (r < 0)
                         return r;
-                reg_resp_clear(resp);
+                img_reg_resp_clear(resp);
                 c->www_auth[0] = '\0';
                 r = perform(c, rq, auth, resp, err);
                 if (r < 0 || resp->status != 401 || attempt > 0)
@@ -433,7 +433,7 @@ int reg_do(struct reg_client *c, const struct reg_request *rq, struct reg_resp *
         }
 }
 
-void reg_error_text(const struct reg_resp *resp, char *buf, size_t size)
+void img_reg_error_text(const struct reg_resp *resp, char *buf, size_t size)
 {
         struct json_object *o = NULL, *errs, *e0, *msg, *code;
         snprintf(buf, size, "HTTP %ld", resp->status);
@@ -488,7 +488,7 @@ static int ping(struct reg_client *c, bool allow_http, struct cella_error *err)
                 struct cella_error https_err = err ? *err : (struct cella_error){0};
                 int https_r = r;
                 snprintf(c->base, sizeof(c->base), "http://%s", c->registry);
-                reg_resp_clear(&resp);
+                img_reg_resp_clear(&resp);
                 r = perform(c, &rq, NULL, &resp, err);
                 if (r < 0 || (resp.status != 200 && resp.status != 401)) {
                         if (err)
@@ -502,7 +502,7 @@ static int ping(struct reg_client *c, bool allow_http, struct cella_error *err)
         else if (r == 0 && resp.status != 200)
                 r = cella_err(err, EIO, "%s/v2/ answered HTTP %ld: is it a registry?", c->base,
                               resp.status);
-        reg_resp_clear(&resp);
+        img_reg_resp_clear(&resp);
         /* Point at the fix only when it is the certificate that failed. */
         bool tls = err && (strstr(err->msg, "SSL") || strstr(err->msg, "certificate"));
         if (r < 0)
@@ -552,8 +552,8 @@ static char *registry_ca(const char *registry, const struct reg_opts *o)
         return NULL;
 }
 
-int reg_client_new(const char *registry, const struct reg_opts *o, struct reg_client **ret,
-                   struct cella_error *err)
+int img_reg_client_new(const char *registry, const struct reg_opts *o, struct reg_client **ret,
+                       struct cella_error *err)
 {
         pthread_once(&curl_once, curl_init_once);
         struct reg_client *c = calloc(1, sizeof(*c));
@@ -565,7 +565,7 @@ int reg_client_new(const char *registry, const struct reg_opts *o, struct reg_cl
         c->verify = o->tls_verify_set ? o->tls_verify : true;
         c->ca_file = registry_ca(registry, o);
         if (o->cert_dir && !c->ca_file) {
-                reg_client_free(c);
+                img_reg_client_free(c);
                 return cella_err(err, ENOENT, "no ca.crt or *.crt in --cert-dir \"%s\"",
                                  o->cert_dir);
         }
@@ -576,7 +576,7 @@ int reg_client_new(const char *registry, const struct reg_opts *o, struct reg_cl
         if (r == 0)
                 r = ping(c, !c->verify || is_loopback(c->registry), err);
         if (r < 0) {
-                reg_client_free(c);
+                img_reg_client_free(c);
                 return r;
         }
         /* Credentials are stored under the name the user wrote (docker.io). */
@@ -584,7 +584,8 @@ int reg_client_new(const char *registry, const struct reg_opts *o, struct reg_cl
         return 0;
 }
 
-int reg_client_clone(const struct reg_client *c, struct reg_client **ret, struct cella_error *err)
+int img_reg_client_clone(const struct reg_client *c, struct reg_client **ret,
+                         struct cella_error *err)
 {
         struct reg_client *n = calloc(1, sizeof(*n));
         if (!n || !(n->curl = curl_easy_init())) {
@@ -609,7 +610,7 @@ int reg_client_clone(const struct reg_client *c, struct reg_client **ret, struct
         return 0;
 }
 
-int reg_client_check_login(struct reg_client *c, struct cella_error *err)
+int img_reg_client_check_login(struct reg_client *c, struct cella_error *err)
 {
         if (!c->user)
                 return cella_err(err, EINVAL, "no credentials given");
@@ -620,10 +621,10 @@ int reg_client_check_login(struct reg_client *c, struct cella_error *err)
         struct reg_request rq = {.method = "GET", .url = "/v2/", .max_body = 1 << 20};
         struct reg_resp resp = {0};
         c->basic = true;
-        int r = reg_do(c, &rq, &resp, err);
+        int r = img_reg_do(c, &rq, &resp, err);
         if (r == 0 && resp.status != 200)
                 r = cella_err(err, EACCES, "log in to %s: HTTP %ld (wrong user name or password)",
                               c->registry, resp.status);
-        reg_resp_clear(&resp);
+        img_reg_resp_clear(&resp);
         return r;
 }
