@@ -223,6 +223,8 @@ out:
         return rc;
 }
 
+#define DEFERRED_PROPAGATION (MS_SHARED | MS_UNBINDABLE)
+
 static unsigned long root_propagation(const struct oci_spec *spec)
 {
         const char *p = spec->linux_.rootfs_propagation;
@@ -249,8 +251,12 @@ int lnx_rootfs_prepare(struct lnx_rootfs *r, struct cella_error *err)
         if (!prop)
                 return cella_err(err, EINVAL, "linux.rootfsPropagation: unknown value \"%s\"",
                                  r->spec->linux_.rootfs_propagation);
-        /* Nothing we mount may propagate back to the host: slave (or private) first. */
-        unsigned long first = (prop & MS_SHARED) ? (MS_SLAVE | MS_REC) : prop;
+        /*
+         * Nothing we mount may propagate back to the host: slave (or private) first. Shared
+         * and unbindable wait until after pivot_root (an unbindable tree could not even be
+         * bind-mounted onto itself as the new root).
+         */
+        unsigned long first = (prop & DEFERRED_PROPAGATION) ? (MS_SLAVE | MS_REC) : prop;
         if (mount(NULL, "/", NULL, first, NULL) < 0)
                 return cella_errno(err, errno, "make \"/\" %s",
                                    r->spec->linux_.rootfs_propagation
@@ -388,9 +394,9 @@ int lnx_rootfs_pivot(struct lnx_rootfs *r, bool no_pivot, struct cella_error *er
         close(r->root_fd);
         r->root_fd = -1;
         unsigned long prop = root_propagation(r->spec);
-        if (prop & MS_SHARED) {
-                /* Shared was held back during setup so nothing leaked to the host; apply it
-                 * now, then restore each mount's own propagation option over it. */
+        if (prop & DEFERRED_PROPAGATION) {
+                /* Held back during setup (see lnx_rootfs_prepare); apply it now, then restore
+                 * each mount's own propagation option over it. */
                 if (mount(NULL, "/", NULL, prop, NULL) < 0)
                         return cella_errno(err, errno, "set rootfsPropagation on \"/\"");
                 rc = reapply_propagation(r->spec, err);

@@ -310,37 +310,6 @@ static void reset_signals(void)
         sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* Our pid in the host's pid namespace, read while /proc is still the host's (0 if unknown). */
-static pid_t host_pid(void)
-{
-        char buf[32];
-        ssize_t n = readlink("/proc/self", buf, sizeof(buf) - 1);
-        if (n <= 0)
-                return 0;
-        buf[n] = '\0';
-        return (pid_t)atoi(buf);
-}
-
-/*
- * startContainer hooks: in the container, after `start` and before execve, with the
- * process's own restrictions already in place (runc's order). The state says "created",
- * as runc's does.
- */
-static int run_start_hooks(struct rt_ctx *c, pid_t pid, struct cella_error *err)
-{
-        if (c->spec->hooks.n_hooks[OCI_HOOK_START_CONTAINER] == 0)
-                return 0;
-        struct rt_state st = {.id = (char *)c->id,
-                              .pid = pid,
-                              .bundle = c->bundle,
-                              .rootfs = c->rootfs,
-                              .created = c->created,
-                              .owner = "",
-                              .annotations = rt_annotations_json(c->spec)};
-        struct json_object *o = rt_state_to_oci(&st, RT_CREATED);
-        return rt_hooks_run(c->spec, OCI_HOOK_START_CONTAINER, json_to_string(o, 0), err);
-}
-
 _Noreturn static void fail(struct rt_ctx *c, struct cella_error *err)
 {
         rt_sync_send(c->sync_fd[1], RT_SYNC_ERROR, 0, err);
@@ -351,7 +320,6 @@ _Noreturn void rt_child_main(struct rt_ctx *c)
 {
         struct child ch = {.c = c, .pty_slave = -1};
         struct cella_error err = {0};
-        pid_t pid = host_pid();
         /* The state directory's flock is shared with us through the fd: let go of it. */
         close(c->sync_fd[0]);
         close(c->dir_fd);
@@ -364,13 +332,9 @@ _Noreturn void rt_child_main(struct rt_ctx *c)
         if (rt_sync_send(c->sync_fd[1], RT_SYNC_READY, 0, NULL) < 0)
                 _exit(1);
         close(c->sync_fd[1]);
+        /* exec.fifo stays open (close-on-exec): `start` learns from its closing that we exec'd. */
         if (wait_for_start(c->fifo_fd) < 0)
                 _exit(1);
-        close(c->fifo_fd);
-        if (run_start_hooks(c, pid, &err) < 0) {
-                log_error("%s", err.msg);
-                _exit(1);
-        }
         reset_signals();
         execve(ch.exe, c->spec->process.args, ch.env);
         dprintf(STDERR_FILENO, "cella: exec \"%s\": %s\n", ch.exe, strerror(errno));
