@@ -154,6 +154,25 @@ static int mount_cgroups(struct lnx_rootfs *r, int target_fd, const char *dest, 
         return 0;
 }
 
+/*
+ * An image whose /proc or /sys is a symlink to "/" would get procfs mounted over the rootfs
+ * root itself, reachable as "/.." after pivot_root and outside every mask: refuse it.
+ */
+static int check_not_root(struct lnx_rootfs *r, int target, const char *dest, size_t idx,
+                          struct cella_error *err)
+{
+        struct stat t, root;
+        if (fstat(target, &t) < 0 || fstat(r->root_fd, &root) < 0)
+                return cella_errno(err, errno, "mounts[%zu]: stat \"%s\"", idx, dest);
+        if (t.st_dev == root.st_dev && t.st_ino == root.st_ino)
+                return cella_err(
+                    err, EINVAL,
+                    "mounts[%zu]: destination \"%s\" resolves to the rootfs root (is it "
+                    "a symlink in the image?)",
+                    idx, dest);
+        return 0;
+}
+
 static int mount_one(struct lnx_rootfs *r, const struct oci_mount *m, size_t idx,
                      struct cella_error *err)
 {
@@ -179,6 +198,9 @@ static int mount_one(struct lnx_rootfs *r, const struct oci_mount *m, size_t idx
                 rc = cella_err_prefix(err, "mounts[%zu]", idx);
                 goto out;
         }
+        rc = check_not_root(r, target, m->destination, idx, err);
+        if (rc < 0)
+                goto out;
         if (m->type && strcmp(m->type, "cgroup") == 0 && !o.bind) {
                 rc = mount_cgroups(r, target, m->destination, o.flags, err);
                 goto out;

@@ -4,6 +4,7 @@
  * is sent to the parent as a struct cella_error and the child leaves with _exit(). No step may
  * allocate in ways that need freeing: the process ends in execve or _exit.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -310,6 +311,35 @@ static void reset_signals(void)
         sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/*
+ * Fds the caller of cella left open (not --preserve-fds) must not stay reachable through our
+ * /proc/PID/fd while we set up (CVE-2024-21626 class): close all but ours right away.
+ */
+static void close_inherited_fds(const struct rt_ctx *c)
+{
+        int keep[OCI_NS_COUNT + 4], n = 0;
+        keep[n++] = c->sync_fd[1];
+        keep[n++] = c->fifo_fd;
+        keep[n++] = c->console_fd;
+        keep[n++] = log_fd();
+        for (int i = 0; i < OCI_NS_COUNT; i++)
+                keep[n++] = c->ns.join_fd[i];
+        DIR *d = opendir("/proc/self/fd");
+        if (!d)
+                return;
+        int first = 3 + c->opts->preserve_fds;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                int fd = atoi(de->d_name);
+                bool mine = fd == dirfd(d) || fd < first || de->d_name[0] == '.';
+                for (int i = 0; i < n && !mine; i++)
+                        mine = keep[i] == fd;
+                if (!mine)
+                        close(fd);
+        }
+        closedir(d);
+}
+
 _Noreturn static void fail(struct rt_ctx *c, struct cella_error *err)
 {
         rt_sync_send(c->sync_fd[1], RT_SYNC_ERROR, 0, err);
@@ -324,6 +354,7 @@ _Noreturn void rt_child_main(struct rt_ctx *c)
         close(c->sync_fd[0]);
         close(c->dir_fd);
         close(c->root_fd);
+        close_inherited_fds(c);
         if (wait_for(&ch, RT_SYNC_GO, &err) < 0)
                 _exit(1); /* the parent is gone or failed: nobody to report to */
         for (size_t i = 0; i < ARRAY_SIZE(steps); i++)
