@@ -78,6 +78,7 @@ if [ ! -f "$LAYOUT/index.json" ]; then
                 "$m" "$(stat -c %s "$WORK/manifest.json")" > "$LAYOUT/index.json"
 fi
 LAYERS=$(ls "$WORK"/layers/*.tar.gz)
+# shellcheck disable=SC2086 # LAYERS is a list of paths without spaces, split on purpose
 echo "image: $(du -cb $LAYERS | tail -1 | cut -f1 | awk '{printf "%.1f MB", $1/1e6}') compressed in 3 layers, $(find "$ROOTFS" | wc -l) files" >&2
 
 OUT=$WORK/out

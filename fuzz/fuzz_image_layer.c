@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target for the layer unpacker: the input is a layer (tar, or gzip/zstd of one),
- * unpacked into a fresh directory inside a fresh parent. Any input gives a success or a clean
- * error, and nothing may ever appear in the parent next to the target (no escape).
+ * unpacked (flat, or in overlay form) into a fresh directory inside a fresh parent. Any input gives
+ * a success or a clean error, and nothing may ever appear in the parent next to the target (no
+ * escape).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -41,7 +42,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             lseek(fd, 0, SEEK_SET) < 0)
                 abort();
         int root = open(target, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        struct img_unpack_opts opts = {.rootless = geteuid() != 0};
+        /* Odd sizes: the overlay form (whiteouts as devices and xattrs, nothing deleted). */
+        struct img_unpack_opts opts = {
+            .rootless = geteuid() != 0,
+            .overlay_xattr_prefix = (size & 1) ? (geteuid() ? "user." : "trusted.") : NULL,
+        };
         struct cella_error err = {0};
         int r = img_unpack_layer(root, fd, &opts, NULL, &err);
         if (r < 0 && err.msg[0] == '\0')

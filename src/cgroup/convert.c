@@ -106,13 +106,15 @@ int cg_unified_key_check(const char *key, struct cella_error *err)
         const char *dot = strchr(key, '.');
         bool ok = dot && dot != key && dot[1] != '\0';
         for (const char *p = key; ok && *p; p++)
-                ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' ||
-                     *p == '.' || *p == '-';
+                /* Upper case only past the controller name: "hugetlb.2MB.max". */
+                ok = (*p >= 'a' && *p <= 'z') || (p > dot && *p >= 'A' && *p <= 'Z') ||
+                     (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-';
         if (!ok)
-                return cella_err(err, EINVAL,
-                                 "linux.resources.unified: \"%s\" is not a cgroup interface file "
-                                 "name (controller.key)",
-                                 key);
+                return cella_err(
+                    err, EINVAL,
+                    "linux.resources.unified: \"%s\" is not a cgroup interface file "
+                    "name (controller.key, e.g. \"memory.high\" or \"hugetlb.2MB.max\")",
+                    key);
         static const char *const forbidden[] = {"cgroup.procs", "cgroup.threads", "cgroup.kill",
                                                 "cgroup.freeze", "cgroup.type"};
         for (size_t i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++)

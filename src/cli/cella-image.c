@@ -646,6 +646,7 @@ static int cmd_save(int argc, char **argv)
 enum {
         OPT_TLS_VERIFY = 1000,
         OPT_CA_FILE,
+        OPT_CERT_DIR,
         OPT_AUTHFILE,
         OPT_CREDS,
         OPT_PLATFORM,
@@ -659,6 +660,7 @@ enum {
 #define REGISTRY_OPTIONS                                                                           \
         {"tls-verify", required_argument, NULL, OPT_TLS_VERIFY},                                   \
             {"ca-file", required_argument, NULL, OPT_CA_FILE},                                     \
+            {"cert-dir", required_argument, NULL, OPT_CERT_DIR},                                   \
             {"authfile", required_argument, NULL, OPT_AUTHFILE},                                   \
             {"creds", required_argument, NULL, OPT_CREDS},                                         \
             {"platform", required_argument, NULL, OPT_PLATFORM},                                   \
@@ -686,6 +688,9 @@ static int registry_opt(int c, struct reg_args *a, struct cella_error *err)
                 return 0;
         case OPT_CA_FILE:
                 a->o.reg.ca_file = optarg;
+                return 0;
+        case OPT_CERT_DIR:
+                a->o.reg.cert_dir = optarg;
                 return 0;
         case OPT_AUTHFILE:
                 a->o.reg.authfile = optarg;
@@ -738,6 +743,8 @@ static int registry_opt(int c, struct reg_args *a, struct cella_error *err)
 static const char registry_help[] =
     "  --tls-verify=false     accept any certificate (and plain HTTP)\n"
     "  --ca-file FILE         trust this CA certificate\n"
+    "  --cert-dir DIR         trust DIR/ca.crt (default: /etc/containers/certs.d/HOST,\n"
+    "                         then /etc/docker/certs.d/HOST)\n"
     "  --authfile FILE        credentials file (default ~/.docker/config.json)\n"
     "  --creds USER:PASSWORD  credentials for this command only\n"
     "  --platform OS/ARCH     which image of a multi-platform index\n"

@@ -2,6 +2,7 @@
 #include "http.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -42,18 +43,18 @@ static void curl_init_once(void)
         curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-void reg_resp_clear(struct reg_resp *r)
+void img_reg_resp_clear(struct reg_resp *r)
 {
         free(r->body);
         memset(r, 0, sizeof(*r));
 }
 
-const char *reg_client_base(const struct reg_client *c)
+const char *img_reg_client_base(const struct reg_client *c)
 {
         return c->base;
 }
 
-void reg_client_free(struct reg_client *c)
+void img_reg_client_free(struct reg_client *c)
 {
         if (!c)
                 return;
@@ -364,7 +365,7 @@ static int fetch_token(struct reg_client *c, const char *scope, char **ret_heade
                         r = cella_err(err, ENOMEM, "out of memory");
         }
         json_object_put(o);
-        reg_resp_clear(&resp);
+        img_reg_resp_clear(&resp);
         return r;
 }
 
@@ -406,8 +407,8 @@ static void forget_token(struct reg_client *c, const char *scope)
         }
 }
 
-int reg_do(struct reg_client *c, const struct reg_request *rq, struct reg_resp *resp,
-           struct cella_error *err)
+int img_reg_do(struct reg_client *c, const struct reg_request *rq, struct reg_resp *resp,
+               struct cella_error *err)
 {
         off_t body_start = rq->body_fd > 0 ? lseek(rq->body_fd, 0, SEEK_CUR) : 0;
         for (int attempt = 0;; attempt++) {
@@ -415,7 +416,7 @@ int reg_do(struct reg_client *c, const struct reg_request *rq, struct reg_resp *
                 int r = auth_header(c, rq->scope, &auth, err);
                 if (r < 0)
                         return r;
-                reg_resp_clear(resp);
+                img_reg_resp_clear(resp);
                 c->www_auth[0] = '\0';
                 r = perform(c, rq, auth, resp, err);
                 if (r < 0 || resp->status != 401 || attempt > 0)
@@ -432,7 +433,7 @@ int reg_do(struct reg_client *c, const struct reg_request *rq, struct reg_resp *
         }
 }
 
-void reg_error_text(const struct reg_resp *resp, char *buf, size_t size)
+void img_reg_error_text(const struct reg_resp *resp, char *buf, size_t size)
 {
         struct json_object *o = NULL, *errs, *e0, *msg, *code;
         snprintf(buf, size, "HTTP %ld", resp->status);
@@ -482,29 +483,77 @@ static int ping(struct reg_client *c, bool allow_http, struct cella_error *err)
         snprintf(c->base, sizeof(c->base), "https://%s", c->registry);
         int r = perform(c, &rq, NULL, &resp, err);
         if (r < 0 && allow_http) {
+                /* Plain HTTP only counts if a registry answers there; otherwise (nothing, or a
+                 * TLS server answering 400) the HTTPS failure is the one to report. */
                 struct cella_error https_err = err ? *err : (struct cella_error){0};
+                int https_r = r;
                 snprintf(c->base, sizeof(c->base), "http://%s", c->registry);
-                reg_resp_clear(&resp);
+                img_reg_resp_clear(&resp);
                 r = perform(c, &rq, NULL, &resp, err);
-                if (r < 0 && err)
-                        *err = https_err;
+                if (r < 0 || (resp.status != 200 && resp.status != 401)) {
+                        if (err)
+                                *err = https_err;
+                        r = https_r;
+                        snprintf(c->base, sizeof(c->base), "https://%s", c->registry);
+                }
         }
         if (r == 0 && resp.status == 401)
                 learn_challenge(c);
         else if (r == 0 && resp.status != 200)
                 r = cella_err(err, EIO, "%s/v2/ answered HTTP %ld: is it a registry?", c->base,
                               resp.status);
-        reg_resp_clear(&resp);
+        img_reg_resp_clear(&resp);
+        /* Point at the fix only when it is the certificate that failed. */
+        bool tls = err && (strstr(err->msg, "SSL") || strstr(err->msg, "certificate"));
         if (r < 0)
                 cella_err_prefix(err, "connect to registry %s%s", c->registry,
-                                 c->verify ? " (for a self-signed certificate give --ca-file, "
-                                             "or --tls-verify=false)"
-                                           : "");
+                                 tls && c->verify ? " (for a private CA give --ca-file or "
+                                                    "--cert-dir; --tls-verify=false trusts any)"
+                                                  : "");
         return r;
 }
 
-int reg_client_new(const char *registry, const struct reg_opts *o, struct reg_client **ret,
-                   struct cella_error *err)
+/* ca.crt in dir, else its first *.crt (malloc'd), or NULL. */
+static char *find_ca(const char *dir)
+{
+        char *p = NULL;
+        if (asprintf(&p, "%s/ca.crt", dir) < 0)
+                return NULL;
+        if (access(p, R_OK) == 0)
+                return p;
+        free(p);
+        p = NULL;
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        struct dirent *de;
+        while (d && !p && (de = readdir(d))) {
+                size_t n = strlen(de->d_name);
+                if (n > 4 && strcmp(de->d_name + n - 4, ".crt") == 0 &&
+                    asprintf(&p, "%s/%s", dir, de->d_name) < 0)
+                        p = NULL;
+        }
+        return p;
+}
+
+static char *registry_ca(const char *registry, const struct reg_opts *o)
+{
+        if (o->ca_file)
+                return strdup(o->ca_file);
+        if (o->cert_dir)
+                return find_ca(o->cert_dir);
+        static const char *const roots[] = {"/etc/containers/certs.d", "/etc/docker/certs.d"};
+        for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+                _cleanup_free_ char *dir = NULL;
+                if (asprintf(&dir, "%s/%s", roots[i], registry) < 0)
+                        return NULL;
+                char *ca = find_ca(dir);
+                if (ca)
+                        return ca;
+        }
+        return NULL;
+}
+
+int img_reg_client_new(const char *registry, const struct reg_opts *o, struct reg_client **ret,
+                       struct cella_error *err)
 {
         pthread_once(&curl_once, curl_init_once);
         struct reg_client *c = calloc(1, sizeof(*c));
@@ -514,7 +563,12 @@ int reg_client_new(const char *registry, const struct reg_opts *o, struct reg_cl
         snprintf(c->registry, sizeof(c->registry), "%s",
                  strcmp(registry, "docker.io") == 0 ? "registry-1.docker.io" : registry);
         c->verify = o->tls_verify_set ? o->tls_verify : true;
-        c->ca_file = o->ca_file ? strdup(o->ca_file) : NULL;
+        c->ca_file = registry_ca(registry, o);
+        if (o->cert_dir && !c->ca_file) {
+                img_reg_client_free(c);
+                return cella_err(err, ENOENT, "no ca.crt or *.crt in --cert-dir \"%s\"",
+                                 o->cert_dir);
+        }
         c->curl = curl_easy_init();
         int r = c->curl ? 0 : cella_err(err, ENOMEM, "cannot start libcurl");
         if (r == 0)
@@ -522,7 +576,7 @@ int reg_client_new(const char *registry, const struct reg_opts *o, struct reg_cl
         if (r == 0)
                 r = ping(c, !c->verify || is_loopback(c->registry), err);
         if (r < 0) {
-                reg_client_free(c);
+                img_reg_client_free(c);
                 return r;
         }
         /* Credentials are stored under the name the user wrote (docker.io). */
@@ -530,7 +584,8 @@ int reg_client_new(const char *registry, const struct reg_opts *o, struct reg_cl
         return 0;
 }
 
-int reg_client_clone(const struct reg_client *c, struct reg_client **ret, struct cella_error *err)
+int img_reg_client_clone(const struct reg_client *c, struct reg_client **ret,
+                         struct cella_error *err)
 {
         struct reg_client *n = calloc(1, sizeof(*n));
         if (!n || !(n->curl = curl_easy_init())) {
@@ -555,7 +610,7 @@ int reg_client_clone(const struct reg_client *c, struct reg_client **ret, struct
         return 0;
 }
 
-int reg_client_check_login(struct reg_client *c, struct cella_error *err)
+int img_reg_client_check_login(struct reg_client *c, struct cella_error *err)
 {
         if (!c->user)
                 return cella_err(err, EINVAL, "no credentials given");
@@ -566,10 +621,10 @@ int reg_client_check_login(struct reg_client *c, struct cella_error *err)
         struct reg_request rq = {.method = "GET", .url = "/v2/", .max_body = 1 << 20};
         struct reg_resp resp = {0};
         c->basic = true;
-        int r = reg_do(c, &rq, &resp, err);
+        int r = img_reg_do(c, &rq, &resp, err);
         if (r == 0 && resp.status != 200)
                 r = cella_err(err, EACCES, "log in to %s: HTTP %ld (wrong user name or password)",
                               c->registry, resp.status);
-        reg_resp_clear(&resp);
+        img_reg_resp_clear(&resp);
         return r;
 }

@@ -18,6 +18,9 @@ struct reg_opts {
         bool tls_verify_set; /* false: default (verify) */
         bool tls_verify;
         const char *ca_file;
+        /* A directory with the registry's CA certificate (ca.crt, else the first *.crt); by
+         * default /etc/containers/certs.d/HOST:PORT, then /etc/docker/certs.d/HOST:PORT. */
+        const char *cert_dir;
         const char *authfile;
         const char *username; /* explicit credentials override the auth file */
         const char *password;
@@ -26,20 +29,21 @@ struct reg_opts {
 struct reg_client;
 
 /* Connects to registry ("host[:port]") with GET /v2/ and learns its auth scheme. */
-int reg_client_new(const char *registry, const struct reg_opts *o, struct reg_client **ret,
-                   struct cella_error *err);
-void reg_client_free(struct reg_client *c);
-static inline void reg_client_freep(struct reg_client **c)
+int img_reg_client_new(const char *registry, const struct reg_opts *o, struct reg_client **ret,
+                       struct cella_error *err);
+void img_reg_client_free(struct reg_client *c);
+static inline void img_reg_client_freep(struct reg_client **c)
 {
         if (*c)
-                reg_client_free(*c);
+                img_reg_client_free(*c);
 }
 /* "https://host:port" (what was negotiated). */
-const char *reg_client_base(const struct reg_client *c);
+const char *img_reg_client_base(const struct reg_client *c);
 /* An independent client (own connection, same settings and tokens) for another thread. */
-int reg_client_clone(const struct reg_client *c, struct reg_client **ret, struct cella_error *err);
+int img_reg_client_clone(const struct reg_client *c, struct reg_client **ret,
+                         struct cella_error *err);
 /* Checks that the configured credentials are accepted (for login). */
-int reg_client_check_login(struct reg_client *c, struct cella_error *err);
+int img_reg_client_check_login(struct reg_client *c, struct cella_error *err);
 
 struct reg_resp {
         long status;
@@ -51,7 +55,7 @@ struct reg_resp {
         char *body; /* when no sink was given: the body, NUL-terminated (malloc'd) */
         size_t body_len;
 };
-void reg_resp_clear(struct reg_resp *r);
+void img_reg_resp_clear(struct reg_resp *r);
 
 /* Called with successful (2xx) response body data; a negative return aborts the transfer. */
 typedef int (*reg_sink_fn)(void *ctx, long status, const void *buf, size_t len);
@@ -74,8 +78,8 @@ struct reg_request {
 
 /* Performs the request (authenticating as needed). Any HTTP status is a success here; transport
  * failures are errors. */
-int reg_do(struct reg_client *c, const struct reg_request *rq, struct reg_resp *resp,
-           struct cella_error *err);
+int img_reg_do(struct reg_client *c, const struct reg_request *rq, struct reg_resp *resp,
+               struct cella_error *err);
 
 /* A short description of an error response body ({"errors":[{"code","message"}]}). */
-void reg_error_text(const struct reg_resp *resp, char *buf, size_t size);
+void img_reg_error_text(const struct reg_resp *resp, char *buf, size_t size);

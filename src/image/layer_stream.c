@@ -39,14 +39,14 @@ struct layer_stream {
         unsigned char out[OUT_SIZE];
 };
 
-int layer_stream_new(int fd, struct layer_stream **ret)
+int img_layer_stream_new(int fd, struct layer_stream **ret)
 {
         struct layer_stream *s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
         s->fd = fd;
         if (img_sha256_init(&s->digest) < 0 || img_sha256_init(&s->diff) < 0) {
-                layer_stream_free(s);
+                img_layer_stream_free(s);
                 return -ENOMEM;
         }
         *ret = s;
@@ -55,7 +55,7 @@ int layer_stream_new(int fd, struct layer_stream **ret)
 
 static void stop_thread(struct layer_stream *s);
 
-void layer_stream_free(struct layer_stream *s)
+void img_layer_stream_free(struct layer_stream *s)
 {
         if (!s)
                 return;
@@ -71,7 +71,7 @@ void layer_stream_free(struct layer_stream *s)
         free(s);
 }
 
-const char *layer_stream_codec(const struct layer_stream *s)
+const char *img_layer_stream_codec(const struct layer_stream *s)
 {
         return s->codec == CODEC_GZIP ? "gzip" : s->codec == CODEC_ZSTD ? "zstd" : "none";
 }
@@ -254,7 +254,7 @@ static void *producer(void *data)
         }
 }
 
-int layer_stream_start_thread(struct layer_stream *s)
+int img_layer_stream_start_thread(struct layer_stream *s)
 {
         for (size_t i = 0; i < NBUF; i++)
                 if (!(s->bufs[i] = malloc(OUT_SIZE)))
@@ -292,7 +292,7 @@ static ssize_t consume(struct layer_stream *s, const void **ret_buf, struct cell
         return n;
 }
 
-ssize_t layer_stream_read(struct layer_stream *s, const void **ret_buf, struct cella_error *err)
+ssize_t img_layer_stream_read(struct layer_stream *s, const void **ret_buf, struct cella_error *err)
 {
         if (s->threaded)
                 return consume(s, ret_buf, err);
@@ -314,12 +314,12 @@ static void stop_thread(struct layer_stream *s)
         s->threaded = false;
 }
 
-int layer_stream_finish(struct layer_stream *s, char digest[static IMG_DIGEST_MAX],
-                        char diff_id[static IMG_DIGEST_MAX], struct cella_error *err)
+int img_layer_stream_finish(struct layer_stream *s, char digest[static IMG_DIGEST_MAX],
+                            char diff_id[static IMG_DIGEST_MAX], struct cella_error *err)
 {
         for (;;) {
                 const void *buf;
-                ssize_t n = layer_stream_read(s, &buf, err);
+                ssize_t n = img_layer_stream_read(s, &buf, err);
                 if (n < 0)
                         return (int)n;
                 if (n == 0)

@@ -16,19 +16,20 @@
 
 struct layer_stream;
 
-int layer_stream_new(int fd, struct layer_stream **ret);
-void layer_stream_free(struct layer_stream *s);
+int img_layer_stream_new(int fd, struct layer_stream **ret);
+void img_layer_stream_free(struct layer_stream *s);
 
 /* Decompresses and hashes in a thread of its own from now on (reads then come from a ring of
  * buffers the thread fills). */
-int layer_stream_start_thread(struct layer_stream *s);
+int img_layer_stream_start_thread(struct layer_stream *s);
 
 /* Next chunk of uncompressed data (valid until the next call); 0 at the end; -errno with err. */
-ssize_t layer_stream_read(struct layer_stream *s, const void **ret_buf, struct cella_error *err);
+ssize_t img_layer_stream_read(struct layer_stream *s, const void **ret_buf,
+                              struct cella_error *err);
 
 /* Reads (and hashes) whatever is left, then returns both digests. */
-int layer_stream_finish(struct layer_stream *s, char digest[static IMG_DIGEST_MAX],
-                        char diff_id[static IMG_DIGEST_MAX], struct cella_error *err);
+int img_layer_stream_finish(struct layer_stream *s, char digest[static IMG_DIGEST_MAX],
+                            char diff_id[static IMG_DIGEST_MAX], struct cella_error *err);
 
 /* "gzip", "zstd" or "none" (valid after the first read). */
-const char *layer_stream_codec(const struct layer_stream *s);
+const char *img_layer_stream_codec(const struct layer_stream *s);

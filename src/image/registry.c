@@ -103,14 +103,14 @@ static int remote_open(const char *ref, bool push, const struct img_registry_opt
                 return r;
         snprintf(ret->scope, sizeof(ret->scope), "repository:%s:%s", ret->ref.path,
                  push ? "pull,push" : "pull");
-        return reg_client_new(ret->ref.domain, &o->reg, &ret->client, err);
+        return img_reg_client_new(ret->ref.domain, &o->reg, &ret->client, err);
 }
 
 static int http_fail(const struct remote *rm, const char *what, const struct reg_resp *resp,
                      struct cella_error *err)
 {
         char text[300];
-        reg_error_text(resp, text, sizeof(text));
+        img_reg_error_text(resp, text, sizeof(text));
         int code = resp->status == 404                          ? ENOENT
                    : resp->status == 401 || resp->status == 403 ? EACCES
                                                                 : EIO;
@@ -131,7 +131,7 @@ static int get_manifest(struct remote *rm, const char *reference, char **ret_buf
                                  .accept = MANIFEST_ACCEPT,
                                  .max_body = IMG_JSON_BLOB_MAX};
         struct reg_resp resp = {0};
-        int r = reg_do(rm->client, &rq, &resp, err);
+        int r = img_reg_do(rm->client, &rq, &resp, err);
         if (r == 0 && resp.status != 200)
                 r = http_fail(rm, "get manifest", &resp, err);
         memset(ret_desc, 0, sizeof(*ret_desc));
@@ -152,7 +152,7 @@ static int get_manifest(struct remote *rm, const char *reference, char **ret_buf
                 *ret_buf = TAKE_PTR(resp.body);
                 *ret_len = resp.body_len;
         }
-        reg_resp_clear(&resp);
+        img_reg_resp_clear(&resp);
         return r;
 }
 
@@ -237,11 +237,11 @@ static int download_once(struct reg_client *c, struct blob_task *t, bool *retry)
                                  .sink_ctx = t};
         struct reg_resp resp = {0};
         t->err.code = 0;
-        int r = reg_do(c, &rq, &resp, &t->err);
+        int r = img_reg_do(c, &rq, &resp, &t->err);
         *retry = r == -EIO || r == -ETIMEDOUT || resp.status >= 500 || resp.status == 429;
         if (r == 0 && resp.status != 200 && resp.status != 206)
                 r = http_fail(t->rm, "get blob", &resp, &t->err);
-        reg_resp_clear(&resp);
+        img_reg_resp_clear(&resp);
         return r;
 }
 
@@ -296,13 +296,13 @@ static void *worker(void *data)
                 if (i == p->n)
                         break;
                 struct blob_task *t = &p->tasks[i];
-                if (!c && reg_client_clone(p->proto, &c, &t->err) < 0) {
+                if (!c && img_reg_client_clone(p->proto, &c, &t->err) < 0) {
                         t->result = -ENOMEM;
                         continue;
                 }
                 t->result = download_blob(c, t);
         }
-        reg_client_free(c);
+        img_reg_client_free(c);
         return NULL;
 }
 
@@ -400,7 +400,7 @@ int img_pull(struct img_store *st, const char *ref, const struct img_registry_op
         if (r < 0)
                 return cella_err_prefix(err, "pull %s", ref);
         r = pull_into(st, &rm, o, ret_name, err);
-        reg_client_free(rm.client);
+        img_reg_client_free(rm.client);
         if (r < 0) {
                 img_store_gc_if_idle(st); /* leave no unnamed blobs behind */
                 return cella_err_prefix(err, "pull %s", ref);
@@ -417,11 +417,11 @@ static int blob_exists(struct remote *rm, const char *digest, bool *ret, struct 
                 return cella_err(err, ENOMEM, "out of memory");
         struct reg_request rq = {.method = "HEAD", .url = url, .scope = rm->scope};
         struct reg_resp resp = {0};
-        int r = reg_do(rm->client, &rq, &resp, err);
+        int r = img_reg_do(rm->client, &rq, &resp, err);
         if (r == 0 && resp.status != 200 && resp.status != 404)
                 r = http_fail(rm, "check blob on", &resp, err);
         *ret = resp.status == 200;
-        reg_resp_clear(&resp);
+        img_reg_resp_clear(&resp);
         return r;
 }
 
@@ -448,7 +448,7 @@ static int start_upload(struct remote *rm, const char *digest, const char *mount
                 return cella_err(err, ENOMEM, "out of memory");
         struct reg_request rq = {.method = "POST", .url = url, .scope = rm->scope};
         struct reg_resp resp = {0};
-        int r = reg_do(rm->client, &rq, &resp, err);
+        int r = img_reg_do(rm->client, &rq, &resp, err);
         *ret_mounted = r == 0 && resp.status == 201;
         if (r == 0 && resp.status != 202 && resp.status != 201)
                 r = http_fail(rm, "start upload to", &resp, err);
@@ -456,7 +456,7 @@ static int start_upload(struct remote *rm, const char *digest, const char *mount
                 r = cella_err(err, EIO, "registry %s gave no upload location", rm->ref.domain);
         if (r == 0)
                 memcpy(location, resp.location, 2048);
-        reg_resp_clear(&resp);
+        img_reg_resp_clear(&resp);
         return r;
 }
 
@@ -477,13 +477,13 @@ static int upload_chunks(struct remote *rm, int fd, int64_t size, size_t chunk,
                                          .body_fd = fd,
                                          .body_len = n};
                 struct reg_resp resp = {0};
-                int r = url ? reg_do(rm->client, &rq, &resp, err)
+                int r = url ? img_reg_do(rm->client, &rq, &resp, err)
                             : cella_err(err, ENOMEM, "out of memory");
                 if (r == 0 && resp.status != 202)
                         r = http_fail(rm, "upload chunk to", &resp, err);
                 if (r == 0 && resp.location[0])
                         memcpy(location, resp.location, 2048);
-                reg_resp_clear(&resp);
+                img_reg_resp_clear(&resp);
                 if (r < 0)
                         return r;
                 off += n;
@@ -492,16 +492,23 @@ static int upload_chunks(struct remote *rm, int fd, int64_t size, size_t chunk,
 }
 
 static int upload_blob(struct img_store *st, struct remote *rm, const char *digest,
-                       const char *mount_from, size_t chunk, struct cella_error *err)
+                       const char *mount_from, size_t chunk, struct progress *prog, size_t idx,
+                       struct cella_error *err)
 {
-        bool exists, mounted;
+        bool exists = false, mounted = false;
         char location[2048];
+        int64_t total = prog->items[idx].total;
         int r = blob_exists(rm, digest, &exists, err);
+        if (r == 0 && exists)
+                progress_update(prog, idx, total, "exists");
         if (r < 0 || exists)
                 return r;
         r = start_upload(rm, digest, mount_from, location, &mounted, err);
+        if (r == 0 && mounted)
+                progress_update(prog, idx, total, "mounted");
         if (r < 0 || mounted)
                 return r;
+        progress_update(prog, idx, 0, "uploading");
         _cleanup_close_ int fd = -1;
         struct stat sb;
         r = img_store_open_blob(st, digest, &fd, err);
@@ -524,10 +531,11 @@ static int upload_blob(struct img_store *st, struct remote *rm, const char *dige
                                  .body_fd = fd,
                                  .body_len = chunk > 0 ? 0 : sb.st_size};
         struct reg_resp resp = {0};
-        r = reg_do(rm->client, &rq, &resp, err);
+        r = img_reg_do(rm->client, &rq, &resp, err);
         if (r == 0 && resp.status != 201)
                 r = http_fail(rm, "upload blob to", &resp, err);
-        reg_resp_clear(&resp);
+        img_reg_resp_clear(&resp);
+        progress_update(prog, idx, r == 0 ? total : 0, r == 0 ? "done" : "failed");
         return r < 0 ? cella_err_prefix(err, "blob %s", digest) : 0;
 }
 
@@ -544,10 +552,10 @@ static int put_manifest(struct remote *rm, const char *reference, const char *bu
                                  .body = buf,
                                  .body_len = (int64_t)len};
         struct reg_resp resp = {0};
-        int r = reg_do(rm->client, &rq, &resp, err);
+        int r = img_reg_do(rm->client, &rq, &resp, err);
         if (r == 0 && resp.status != 201)
                 r = http_fail(rm, "put manifest to", &resp, err);
-        reg_resp_clear(&resp);
+        img_reg_resp_clear(&resp);
         return r;
 }
 
@@ -565,9 +573,24 @@ static int push_manifest(struct img_store *st, struct remote *rm, const struct i
         r = img_manifest_parse(buf, len, &m, err);
         if (r < 0)
                 return r;
-        r = upload_blob(st, rm, m.config.digest, mount_from, o->chunk_size, err);
-        for (size_t i = 0; r == 0 && i < m.n_layers; i++)
-                r = upload_blob(st, rm, m.layers[i].digest, mount_from, o->chunk_size, err);
+        size_t n = m.n_layers + 1;
+        _cleanup_free_ struct progress_item *items = calloc(n, sizeof(*items));
+        struct progress prog = {.lock = PTHREAD_MUTEX_INITIALIZER,
+                                .mode = o->progress,
+                                .items = items,
+                                .n = n,
+                                .start = now()};
+        for (size_t i = 0; items && i < n; i++) {
+                const struct img_descriptor *b = i == 0 ? &m.config : &m.layers[i - 1];
+                snprintf(items[i].id, sizeof(items[i].id), "%.12s", img_digest_hex(b->digest));
+                items[i].total = b->size;
+                items[i].state = "waiting";
+        }
+        if (!items)
+                r = cella_err(err, ENOMEM, "out of memory");
+        for (size_t i = 0; r == 0 && i < n; i++)
+                r = upload_blob(st, rm, i == 0 ? m.config.digest : m.layers[i - 1].digest,
+                                mount_from, o->chunk_size, &prog, i, err);
         img_manifest_free(&m);
         if (r == 0)
                 r = put_manifest(rm, reference, buf, len, d->media_type, err);
@@ -630,7 +653,7 @@ int img_push(struct img_store *st, const char *src, const char *dest,
                 r = push_index(st, &rm, &img.desc, reference, mount_from, o, err);
         else
                 r = push_manifest(st, &rm, &img.desc, reference, mount_from, o, err);
-        reg_client_free(rm.client);
+        img_reg_client_free(rm.client);
         return r < 0 ? cella_err_prefix(err, "push %s", dest ? dest : src) : 0;
 }
 
@@ -646,7 +669,7 @@ static int get_blob_small(struct remote *rm, const struct img_descriptor *d, cha
         struct reg_request rq = {
             .method = "GET", .url = url, .scope = rm->scope, .max_body = IMG_JSON_BLOB_MAX};
         struct reg_resp resp = {0};
-        int r = reg_do(rm->client, &rq, &resp, err);
+        int r = img_reg_do(rm->client, &rq, &resp, err);
         if (r == 0 && resp.status != 200)
                 r = http_fail(rm, "get config", &resp, err);
         if (r == 0)
@@ -656,7 +679,7 @@ static int get_blob_small(struct remote *rm, const struct img_descriptor *d, cha
                 *ret_len = resp.body_len;
                 *ret = TAKE_PTR(resp.body);
         }
-        reg_resp_clear(&resp);
+        img_reg_resp_clear(&resp);
         return r;
 }
 
@@ -702,7 +725,7 @@ int img_remote_inspect(const char *ref, const struct img_registry_opts *o, char 
         int r = remote_open(ref, false, o, &rm, err);
         if (r == 0)
                 r = remote_inspect(&rm, o, ret_json, err);
-        reg_client_free(rm.client);
+        img_reg_client_free(rm.client);
         return r < 0 ? cella_err_prefix(err, "inspect %s", ref) : 0;
 }
 
@@ -721,7 +744,7 @@ int img_remote_tags(const char *repo, const struct img_registry_opts *o, char **
         struct reg_request rq = {
             .method = "GET", .url = url, .scope = rm.scope, .max_body = 16u << 20};
         if (r == 0)
-                r = reg_do(rm.client, &rq, &resp, err);
+                r = img_reg_do(rm.client, &rq, &resp, err);
         if (r == 0 && resp.status != 200)
                 r = http_fail(&rm, "list tags of", &resp, err);
         if (r == 0)
@@ -745,8 +768,8 @@ int img_remote_tags(const char *repo, const struct img_registry_opts *o, char **
                 }
         }
         json_object_put(doc);
-        reg_resp_clear(&resp);
-        reg_client_free(rm.client);
+        img_reg_resp_clear(&resp);
+        img_reg_client_free(rm.client);
         if (r < 0) {
                 free(text);
                 return r;
@@ -762,10 +785,10 @@ int img_login(const char *registry, const char *user, const char *pass,
         ro.username = user;
         ro.password = pass;
         struct reg_client *c = NULL;
-        int r = reg_client_new(registry, &ro, &c, err);
+        int r = img_reg_client_new(registry, &ro, &c, err);
         if (r == 0)
-                r = reg_client_check_login(c, err);
-        reg_client_free(c);
+                r = img_reg_client_check_login(c, err);
+        img_reg_client_free(c);
         if (r < 0)
                 return cella_err_prefix(err, "login to %s", registry);
         _cleanup_free_ char *path = img_auth_path(o->reg.authfile);

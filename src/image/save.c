@@ -125,7 +125,7 @@ static int sink_fd(struct sink *s, const char *name, int fd, int64_t size, struc
 static int sink_blob(struct img_store *st, struct sink *s, const char *digest,
                      struct cella_error *err)
 {
-        if (strset_contains(&s->written, digest, strlen(digest)))
+        if (img_strset_contains(&s->written, digest, strlen(digest)))
                 return 0;
         _cleanup_close_ int fd = -1;
         int r = img_store_open_blob(st, digest, &fd, err);
@@ -137,7 +137,7 @@ static int sink_blob(struct img_store *st, struct sink *s, const char *digest,
         char name[IMG_DIGEST_MAX + 16];
         snprintf(name, sizeof(name), "blobs/sha256/%s", img_digest_hex(digest));
         r = sink_fd(s, name, fd, sb.st_size, err);
-        if (r == 0 && strset_add(&s->written, digest, strlen(digest)) < 0)
+        if (r == 0 && img_strset_add(&s->written, digest, strlen(digest)) < 0)
                 r = cella_err(err, ENOMEM, "out of memory");
         return r;
 }
@@ -223,14 +223,14 @@ static int layer_to_tar(struct img_store *st, const struct img_descriptor *d, in
         if (r < 0)
                 return r;
         struct layer_stream *ls;
-        if (layer_stream_new(in, &ls) < 0)
+        if (img_layer_stream_new(in, &ls) < 0)
                 return cella_err(err, ENOMEM, "out of memory");
         struct img_ingest ig;
         r = img_ingest_begin(st, &ig, err);
         bool begun = r == 0;
         while (r == 0) {
                 const void *buf;
-                ssize_t n = layer_stream_read(ls, &buf, err);
+                ssize_t n = img_layer_stream_read(ls, &buf, err);
                 if (n <= 0) {
                         r = (int)n;
                         break;
@@ -239,10 +239,10 @@ static int layer_to_tar(struct img_store *st, const struct img_descriptor *d, in
         }
         char digest[IMG_DIGEST_MAX];
         if (r == 0)
-                r = layer_stream_finish(ls, digest, diff_id, err);
+                r = img_layer_stream_finish(ls, digest, diff_id, err);
         if (r == 0 && strcmp(digest, d->digest) != 0)
                 r = cella_err(err, EBADMSG, "blob %s in the store is corrupt", d->digest);
-        layer_stream_free(ls);
+        img_layer_stream_free(ls);
         if (r == 0 && lseek(ig.fd, 0, SEEK_SET) < 0)
                 r = cella_errno(err, errno, "seek");
         if (r == 0) {
@@ -266,14 +266,14 @@ static int docker_layers(struct img_store *st, struct sink *s, const struct img_
                         return cella_err_prefix(err, "layer %s", m->layers[i].digest);
                 snprintf(name, sizeof(name), "%s/layer.tar", img_digest_hex(diff_id));
                 json_object_array_add(layers, json_object_new_string(name));
-                if (strset_contains(&s->written, diff_id, strlen(diff_id)))
+                if (img_strset_contains(&s->written, diff_id, strlen(diff_id)))
                         continue;
                 name[64] = '\0';
                 r = sink_dir(s, name, err);
                 name[64] = '/';
                 if (r == 0)
                         r = sink_fd(s, name, fd, size, err);
-                if (r == 0 && strset_add(&s->written, diff_id, strlen(diff_id)) < 0)
+                if (r == 0 && img_strset_add(&s->written, diff_id, strlen(diff_id)) < 0)
                         r = cella_err(err, ENOMEM, "out of memory");
                 if (r < 0)
                         return r;
@@ -294,10 +294,10 @@ static int docker_image(struct img_store *st, struct sink *s, const struct img_s
         char name[IMG_DIGEST_MAX + 8];
         snprintf(name, sizeof(name), "%s.json", img_digest_hex(m.config.digest));
         json_object_object_add(item, "Config", json_object_new_string(name));
-        if (!strset_contains(&s->written, m.config.digest, strlen(m.config.digest))) {
+        if (!img_strset_contains(&s->written, m.config.digest, strlen(m.config.digest))) {
                 r = sink_buf(s, name, cfg, len, err);
                 if (r == 0)
-                        strset_add(&s->written, m.config.digest, strlen(m.config.digest));
+                        img_strset_add(&s->written, m.config.digest, strlen(m.config.digest));
         }
         struct json_object *layers = json_object_new_array();
         json_object_object_add(item, "Layers", layers);
@@ -368,7 +368,7 @@ static int save_archive(struct img_store *st, const struct img_store_image *imgs
         if (r == 0 && archive_write_close(s.a) != ARCHIVE_OK)
                 r = cella_err(err, EIO, "write \"%s\": %s", path, archive_error_string(s.a));
         archive_write_free(s.a);
-        strset_free(&s.written);
+        img_strset_free(&s.written);
         if (!to_stdout) {
                 _cleanup_close_ int fd = r == 0 ? open(tmp, O_RDONLY | O_CLOEXEC) : -1;
                 if (r == 0 && (fd < 0 || fsync(fd) < 0))
@@ -392,7 +392,7 @@ static int save_dir(struct img_store *st, const struct img_store_image *imgs, si
                             : save_oci(st, &s, imgs, n, err);
         if (s.dirfd >= 0)
                 close(s.dirfd);
-        strset_free(&s.written);
+        img_strset_free(&s.written);
         if (r < 0)
                 fs_rm_rf(path);
         return r;

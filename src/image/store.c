@@ -511,7 +511,7 @@ static int gc_mark_snapshots(struct img_store *st, struct strset *live,
                         for (size_t i = 0; i < m->n_layers; i++) {
                                 char key[IMG_DIGEST_MAX + 8];
                                 snprintf(key, sizeof(key), "snap:%s", img_digest_hex(chain[i]));
-                                strset_add(live, key, strlen(key));
+                                img_strset_add(live, key, strlen(key));
                         }
                 }
                 free(v);
@@ -524,7 +524,7 @@ static int gc_mark_snapshots(struct img_store *st, struct strset *live,
 static int gc_mark(struct img_store *st, struct strset *live, const struct img_descriptor *d,
                    int depth, struct cella_error *err)
 {
-        if (strset_add(live, d->digest, strlen(d->digest)) < 0)
+        if (img_strset_add(live, d->digest, strlen(d->digest)) < 0)
                 return cella_err(err, ENOMEM, "out of memory");
         bool is_index = img_media_type_is_index(d->media_type);
         if ((!is_index && !img_media_type_is_manifest(d->media_type)) || depth > 3 ||
@@ -548,10 +548,10 @@ static int gc_mark(struct img_store *st, struct strset *live, const struct img_d
         r = img_manifest_parse(buf, len, &m, err);
         if (r < 0)
                 return r;
-        strset_add(live, m.config.digest, strlen(m.config.digest));
+        img_strset_add(live, m.config.digest, strlen(m.config.digest));
         r = gc_mark_snapshots(st, live, &m, err);
         for (size_t i = 0; i < m.n_layers; i++)
-                if (strset_add(live, m.layers[i].digest, strlen(m.layers[i].digest)) < 0)
+                if (img_strset_add(live, m.layers[i].digest, strlen(m.layers[i].digest)) < 0)
                         r = cella_err(err, ENOMEM, "out of memory");
         img_manifest_free(&m);
         return r;
@@ -574,7 +574,7 @@ static int gc_sweep_dir(int dfd, const char *prefix, const struct strset *live,
                 if (de->d_name[0] == '.' && (!de->d_name[1] || strcmp(de->d_name, "..") == 0))
                         continue;
                 snprintf(digest, sizeof(digest), "%s%s", prefix, de->d_name);
-                if (live && strset_contains(live, digest, strlen(digest)))
+                if (live && img_strset_contains(live, digest, strlen(digest)))
                         continue;
                 struct stat sb;
                 if (fstatat(fd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(sb.st_mode))
@@ -606,7 +606,7 @@ static void gc_sweep_snapshots(struct img_store *st, const struct strset *live,
                         continue;
                 /* "<hex>" and "<hex>.user" are one chain id; ".tmp-*" are unfinished. */
                 snprintf(key, sizeof(key), "snap:%.*s", (int)strcspn(de->d_name, "."), de->d_name);
-                if (de->d_name[0] != '.' && strset_contains(live, key, strlen(key)))
+                if (de->d_name[0] != '.' && img_strset_contains(live, key, strlen(key)))
                         continue;
                 _cleanup_free_ char *p = NULL;
                 if (asprintf(&p, "%s/%s/", dir, de->d_name) < 0 || strstr(mounts, p))
@@ -638,7 +638,7 @@ static int gc_locked(struct img_store *st, struct img_gc_stats *stats, struct ce
                 if (ingest >= 0)
                         gc_sweep_dir(ingest, "", NULL, stats);
         }
-        strset_free(&live);
+        img_strset_free(&live);
         return r;
 }
 

@@ -47,7 +47,7 @@ static int grow(struct strset *set)
         return 0;
 }
 
-int strset_add(struct strset *set, const char *s, size_t n)
+int img_strset_add(struct strset *set, const char *s, size_t n)
 {
         if ((set->len + 1) * 2 > set->cap) {
                 int r = grow(set);
@@ -65,12 +65,12 @@ int strset_add(struct strset *set, const char *s, size_t n)
         return 1;
 }
 
-bool strset_contains(const struct strset *set, const char *s, size_t n)
+bool img_strset_contains(const struct strset *set, const char *s, size_t n)
 {
         return set->cap && set->slots[find(set, s, n)];
 }
 
-void strset_free(struct strset *set)
+void img_strset_free(struct strset *set)
 {
         for (size_t i = 0; i < set->cap; i++)
                 free(set->slots[i]);

@@ -13,6 +13,6 @@ struct strset {
 };
 
 /* Adds a copy of s (n bytes); returns 1 if added, 0 if present, -ENOMEM. */
-int strset_add(struct strset *set, const char *s, size_t n);
-bool strset_contains(const struct strset *set, const char *s, size_t n);
-void strset_free(struct strset *set);
+int img_strset_add(struct strset *set, const char *s, size_t n);
+bool img_strset_contains(const struct strset *set, const char *s, size_t n);
+void img_strset_free(struct strset *set);

@@ -171,7 +171,7 @@ static int mark_seen(struct unpacker *u, const char *path)
 {
         size_t n = strlen(path);
         while (n > 0) {
-                int r = strset_add(&u->seen, path, n);
+                int r = img_strset_add(&u->seen, path, n);
                 if (r <= 0)
                         return r; /* present: so are its parents */
                 while (n > 0 && path[n - 1] != '/')
@@ -529,7 +529,7 @@ static int opaque_clear(struct unpacker *u, int dirfd, const char *dir, struct c
                 if (!child)
                         return cella_err(err, ENOMEM, "out of memory");
                 int r;
-                if (!strset_contains(&u->seen, child, strlen(child))) {
+                if (!img_strset_contains(&u->seen, child, strlen(child))) {
                         r = rm_tree_at(fd, de->d_name, dst.st_dev);
                         if (r < 0)
                                 return cella_errno(err, -r, "remove \"%s\" (opaque whiteout)",
@@ -562,7 +562,7 @@ static int overlay_whiteout(struct unpacker *u, enum img_whiteout kind, const ch
                 _cleanup_free_ char *victim = join_path(dir, target);
                 if (!victim)
                         return cella_err(err, ENOMEM, "out of memory");
-                if (strset_contains(&u->seen, victim, strlen(victim)))
+                if (img_strset_contains(&u->seen, victim, strlen(victim)))
                         return 0;
                 /* 0:0 character devices are whiteouts; unprivileged users may make them too. */
                 if (mknodat(pfd, target, S_IFCHR | 0000, makedev(0, 0)) < 0 && errno != EEXIST)
@@ -600,7 +600,7 @@ static int apply_whiteout(struct unpacker *u, enum img_whiteout kind, const char
         if (!victim)
                 return cella_err(err, ENOMEM, "out of memory");
         /* Whiteouts hide lower layers only, never this layer's own entries. */
-        if (strset_contains(&u->seen, victim, strlen(victim)))
+        if (img_strset_contains(&u->seen, victim, strlen(victim)))
                 return 0;
         int pfd = fs_open_in_root(u->root_fd, dir, O_PATH | O_DIRECTORY, 0);
         if (pfd == -ENOENT || pfd == -ENOTDIR)
@@ -688,14 +688,14 @@ static int fix_implied_dirs(struct unpacker *u, struct cella_error *err)
         struct strset explicit_dirs = {0};
         int r = 0;
         for (size_t i = 0; r == 0 && i < u->n_dirs; i++)
-                if (strset_add(&explicit_dirs, u->dirs[i].path, strlen(u->dirs[i].path)) < 0)
+                if (img_strset_add(&explicit_dirs, u->dirs[i].path, strlen(u->dirs[i].path)) < 0)
                         r = cella_err(err, ENOMEM, "out of memory");
         for (size_t i = 0; r == 0 && i < u->seen.cap; i++) {
                 const char *p = u->seen.slots[i];
-                if (p && !strset_contains(&explicit_dirs, p, strlen(p)))
+                if (p && !img_strset_contains(&explicit_dirs, p, strlen(p)))
                         r = copy_lower_dir_meta(u, p, err);
         }
-        strset_free(&explicit_dirs);
+        img_strset_free(&explicit_dirs);
         return r;
 }
 
@@ -731,7 +731,7 @@ struct reader_ctx {
 static la_ssize_t stream_read(struct archive *a, void *data, const void **ret_buf)
 {
         struct reader_ctx *c = data;
-        ssize_t n = layer_stream_read(c->ls, ret_buf, &c->err);
+        ssize_t n = img_layer_stream_read(c->ls, ret_buf, &c->err);
         if (n < 0) {
                 archive_set_error(a, (int)-n, "%s", c->err.msg);
                 return -1;
@@ -778,7 +778,7 @@ static void unpacker_free(struct unpacker *u)
         for (size_t i = 0; i < u->n_dirs; i++)
                 free(u->dirs[i].path);
         free(u->dirs);
-        strset_free(&u->seen);
+        img_strset_free(&u->seen);
         free(u->cache_dir);
         if (u->cache_fd >= 0)
                 close(u->cache_fd);
@@ -789,7 +789,7 @@ static void unpacker_free(struct unpacker *u)
 static int check_digests(struct unpacker *u, struct reader_ctx *c, struct cella_error *err)
 {
         char digest[IMG_DIGEST_MAX], diff_id[IMG_DIGEST_MAX];
-        int r = layer_stream_finish(c->ls, digest, diff_id, err);
+        int r = img_layer_stream_finish(c->ls, digest, diff_id, err);
         if (r < 0)
                 return cella_err_prefix(err, "%s", layer_name(u));
         const char *want = u->opts->digest;
@@ -812,12 +812,12 @@ int img_unpack_layer(int root_fd, int layer_fd, const struct img_unpack_opts *op
                      struct img_unpack_stats *stats, struct cella_error *err)
 {
         struct reader_ctx c = {0};
-        int r = layer_stream_new(layer_fd, &c.ls);
+        int r = img_layer_stream_new(layer_fd, &c.ls);
         if (r < 0)
                 return cella_err(err, ENOMEM, "out of memory");
-        r = layer_stream_start_thread(c.ls);
+        r = img_layer_stream_start_thread(c.ls);
         if (r < 0) {
-                layer_stream_free(c.ls);
+                img_layer_stream_free(c.ls);
                 return cella_errno(err, -r, "start the decompression thread");
         }
         struct unpacker u = {.root_fd = root_fd, .opts = opts, .cache_fd = -1};
@@ -838,6 +838,6 @@ int img_unpack_layer(int root_fd, int layer_fd, const struct img_unpack_opts *op
         if (stats)
                 *stats = u.stats;
         unpacker_free(&u);
-        layer_stream_free(c.ls);
+        img_layer_stream_free(c.ls);
         return r;
 }

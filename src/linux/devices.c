@@ -69,7 +69,12 @@ static int bind_host_device(int dir, const char *base, const struct dev_node *d,
         return 0;
 }
 
-static int make_device(int root_fd, const struct dev_node *d, bool userns, struct cella_error *err)
+/*
+ * replace: the default devices replace whatever an image put there; for linux.devices a
+ * different file in the way is an error (config-linux.md: "the runtime MUST generate an error").
+ */
+static int make_device(int root_fd, const struct dev_node *d, bool userns, bool replace,
+                       struct cella_error *err)
 {
         char base[256];
         _cleanup_close_ int dir = split_parent(root_fd, d->path, base, sizeof(base), err);
@@ -79,6 +84,14 @@ static int make_device(int root_fd, const struct dev_node *d, bool userns, struc
         if (fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
                 if ((st.st_mode & S_IFMT) == d->type && st.st_rdev == makedev(d->major, d->minor))
                         return 0;
+                if (!replace)
+                        return cella_err(err, EEXIST,
+                                         "\"%s\" exists in the rootfs and is not device %c %u:%u",
+                                         d->path,
+                                         S_ISBLK(d->type)    ? 'b'
+                                         : S_ISFIFO(d->type) ? 'p'
+                                                             : 'c',
+                                         d->major, d->minor);
                 /* Replace whatever the image put there (a file, a symlink): never follow it. */
                 if (unlinkat(dir, base, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0)
                         return cella_errno(err, errno, "replace \"%s\"", d->path);
@@ -150,7 +163,7 @@ int lnx_devices_setup(int root_fd, const struct oci_spec *spec, bool userns,
                       struct cella_error *err)
 {
         for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++) {
-                int r = make_device(root_fd, &default_devices[i], userns, err);
+                int r = make_device(root_fd, &default_devices[i], userns, true, err);
                 if (r < 0)
                         return r;
         }
@@ -158,7 +171,7 @@ int lnx_devices_setup(int root_fd, const struct oci_spec *spec, bool userns,
                 struct dev_node d;
                 int r = spec_device(&spec->linux_.devices[i], &d, i, err);
                 if (r == 0)
-                        r = make_device(root_fd, &d, userns, err);
+                        r = make_device(root_fd, &d, userns, false, err);
                 if (r < 0)
                         return cella_err_prefix(err, "linux.devices[%zu]", i);
         }

@@ -86,8 +86,6 @@ static const struct opt opts_table[] = {
     {"rnosymfollow", OPT_REC_ATTR, false, MOUNT_ATTR_NOSYMFOLLOW},
     {"rsymfollow", OPT_REC_ATTR, true, MOUNT_ATTR_NOSYMFOLLOW},
     {"tmpcopyup", OPT_SPECIAL, false, 0},
-    {"idmap", OPT_SPECIAL, false, 0},
-    {"ridmap", OPT_SPECIAL, false, 0},
 };
 
 static const struct opt *find_opt(const char *name)
@@ -142,10 +140,6 @@ static void apply_special(const struct opt *o, struct lnx_mount_opts *r)
                 r->rec_bind = r->rec_bind || (o->value & MS_REC);
         } else if (strcmp(o->name, "tmpcopyup") == 0) {
                 r->tmpcopyup = true;
-        } else if (strcmp(o->name, "idmap") == 0) {
-                r->idmap = true;
-        } else if (strcmp(o->name, "ridmap") == 0) {
-                r->idmap = r->rec_idmap = true;
         }
 }
 
@@ -186,7 +180,17 @@ int lnx_mount_opts_parse(const struct oci_mount *m, struct lnx_mount_opts *r,
         memset(r, 0, sizeof(*r));
         if (m->type && strcmp(m->type, "bind") == 0)
                 r->bind = true;
+        if (m->n_uid_mappings || m->n_gid_mappings)
+                return cella_err(err, ENOTSUP,
+                                 "mount of \"%s\": uidMappings/gidMappings (idmapped mounts) are "
+                                 "not supported by cella yet",
+                                 m->destination);
         for (size_t i = 0; i < m->n_options; i++) {
+                if (strcmp(m->options[i], "idmap") == 0 || strcmp(m->options[i], "ridmap") == 0)
+                        return cella_err(err, ENOTSUP,
+                                         "mount of \"%s\": option \"%s\" (idmapped mounts) is not "
+                                         "supported by cella yet",
+                                         m->destination, m->options[i]);
                 const struct opt *o = find_opt(m->options[i]);
                 if (o) {
                         apply_opt(o, r);

@@ -22,7 +22,6 @@ struct lnx_mount_opts {
         uint64_t rec_attr_set, rec_attr_clr; /* rro, rnosuid, ...: mount_setattr(AT_RECURSIVE) */
         bool bind, rec_bind;
         bool tmpcopyup;
-        bool idmap, rec_idmap;
         char *data; /* remaining options joined with ',' (e.g. "mode=755,size=65536k"), or NULL */
 };
 

@@ -154,6 +154,25 @@ static int mount_cgroups(struct lnx_rootfs *r, int target_fd, const char *dest, 
         return 0;
 }
 
+/*
+ * An image whose /proc or /sys is a symlink to "/" would get procfs mounted over the rootfs
+ * root itself, reachable as "/.." after pivot_root and outside every mask: refuse it.
+ */
+static int check_not_root(struct lnx_rootfs *r, int target, const char *dest, size_t idx,
+                          struct cella_error *err)
+{
+        struct stat t, root;
+        if (fstat(target, &t) < 0 || fstat(r->root_fd, &root) < 0)
+                return cella_errno(err, errno, "mounts[%zu]: stat \"%s\"", idx, dest);
+        if (t.st_dev == root.st_dev && t.st_ino == root.st_ino)
+                return cella_err(
+                    err, EINVAL,
+                    "mounts[%zu]: destination \"%s\" resolves to the rootfs root (is it "
+                    "a symlink in the image?)",
+                    idx, dest);
+        return 0;
+}
+
 static int mount_one(struct lnx_rootfs *r, const struct oci_mount *m, size_t idx,
                      struct cella_error *err)
 {
@@ -179,6 +198,9 @@ static int mount_one(struct lnx_rootfs *r, const struct oci_mount *m, size_t idx
                 rc = cella_err_prefix(err, "mounts[%zu]", idx);
                 goto out;
         }
+        rc = check_not_root(r, target, m->destination, idx, err);
+        if (rc < 0)
+                goto out;
         if (m->type && strcmp(m->type, "cgroup") == 0 && !o.bind) {
                 rc = mount_cgroups(r, target, m->destination, o.flags, err);
                 goto out;
@@ -223,6 +245,8 @@ out:
         return rc;
 }
 
+#define DEFERRED_PROPAGATION (MS_SHARED | MS_UNBINDABLE)
+
 static unsigned long root_propagation(const struct oci_spec *spec)
 {
         const char *p = spec->linux_.rootfs_propagation;
@@ -249,8 +273,12 @@ int lnx_rootfs_prepare(struct lnx_rootfs *r, struct cella_error *err)
         if (!prop)
                 return cella_err(err, EINVAL, "linux.rootfsPropagation: unknown value \"%s\"",
                                  r->spec->linux_.rootfs_propagation);
-        /* Nothing we mount may propagate back to the host: slave (or private) first. */
-        unsigned long first = (prop & MS_SHARED) ? (MS_SLAVE | MS_REC) : prop;
+        /*
+         * Nothing we mount may propagate back to the host: slave (or private) first. Shared
+         * and unbindable wait until after pivot_root (an unbindable tree could not even be
+         * bind-mounted onto itself as the new root).
+         */
+        unsigned long first = (prop & DEFERRED_PROPAGATION) ? (MS_SLAVE | MS_REC) : prop;
         if (mount(NULL, "/", NULL, first, NULL) < 0)
                 return cella_errno(err, errno, "make \"/\" %s",
                                    r->spec->linux_.rootfs_propagation
@@ -388,9 +416,9 @@ int lnx_rootfs_pivot(struct lnx_rootfs *r, bool no_pivot, struct cella_error *er
         close(r->root_fd);
         r->root_fd = -1;
         unsigned long prop = root_propagation(r->spec);
-        if (prop & MS_SHARED) {
-                /* Shared was held back during setup so nothing leaked to the host; apply it
-                 * now, then restore each mount's own propagation option over it. */
+        if (prop & DEFERRED_PROPAGATION) {
+                /* Held back during setup (see lnx_rootfs_prepare); apply it now, then restore
+                 * each mount's own propagation option over it. */
                 if (mount(NULL, "/", NULL, prop, NULL) < 0)
                         return cella_errno(err, errno, "set rootfsPropagation on \"/\"");
                 rc = reapply_propagation(r->spec, err);

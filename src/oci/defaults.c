@@ -123,13 +123,15 @@ static struct json_object *mounts_json(bool rootless)
         static const char *const shm[] = {"nosuid",    "noexec",      "nodev",
                                           "mode=1777", "size=65536k", NULL};
         static const char *const mq[] = {"nosuid", "noexec", "nodev", NULL};
+        /* Docker's default (runc's spec leaves /proc without them). */
+        static const char *const proc[] = {"nosuid", "noexec", "nodev", NULL};
         static const char *const sys[] = {"nosuid", "noexec", "nodev", "ro", NULL};
         /* A rootless user namespace owns no network namespace, so sysfs cannot be mounted. */
         static const char *const sys_rbind[] = {"rbind", "nosuid", "noexec", "nodev", "ro", NULL};
         static const char *const cg[] = {"nosuid", "noexec", "nodev", "relatime", "ro", NULL};
 
         struct json_object *a = json_object_new_array();
-        json_object_array_add(a, mount_json("/proc", "proc", "proc", NULL));
+        json_object_array_add(a, mount_json("/proc", "proc", "proc", proc));
         json_object_array_add(a, mount_json("/dev", "tmpfs", "tmpfs", dev));
         struct json_object *m = mount_json("/dev/pts", "devpts", "devpts", pts);
         if (rootless)

@@ -316,7 +316,8 @@ struct oci_linux {
         size_t n_readonly_paths;
         char *mount_label;
         struct oci_personality *personality;
-        char *intel_rdt_clos_id; /* recorded, not applied */
+        bool has_intel_rdt;
+        char *intel_rdt_clos_id; /* cella has no resctrl support: refused at create */
 };
 
 struct oci_spec {

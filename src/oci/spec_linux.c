@@ -138,15 +138,16 @@ static int parse_time_offsets(struct json_object *lo, struct oci_linux *lx, stru
         return 0;
 }
 
-/* A device path: absolute, below /dev, no ".." that could climb out of it. */
+/*
+ * A device path: absolute, naming a file (config-linux.md lets it be anywhere, "notably
+ * outside of /dev"); it is created with openat2(RESOLVE_IN_ROOT), so ".." cannot escape.
+ */
 static int check_dev_path(const char *path, const char *jp, struct cella_error *err)
 {
         char show[JSON_VALUE_SHOW_MAX];
-        bool ok = strncmp(path, "/dev/", 5) == 0 && path[5] != '\0';
-        for (const char *c = path; ok && (c = strstr(c, "..")); c += 2)
-                ok = !((c == path || c[-1] == '/') && (c[2] == '/' || c[2] == '\0'));
-        if (!ok)
-                return cella_err(err, EINVAL, "%s: must be an absolute path under /dev, got %s", jp,
+        size_t n = strlen(path);
+        if (path[0] != '/' || n < 2 || path[n - 1] == '/')
+                return cella_err(err, EINVAL, "%s: must be an absolute path to a file, got %s", jp,
                                  json_show_str(path, show));
         return 0;
 }
@@ -641,6 +642,9 @@ static int parse_seccomp(struct json_object *lo, struct oci_linux *lx, struct ce
             (r = json_field_string(o, p, "listenerMetadata", false, &s->listener_metadata, err)) <
                 0)
                 return r;
+        if (s->listener_metadata && !s->listener_path)
+                return cella_err(err, EINVAL,
+                                 "linux.seccomp.listenerMetadata: set without listenerPath");
         r = spec_get_array(o, p, "syscalls", sizeof(*s->syscalls), &arr, &elems, &n, err);
         if (r < 0 || !arr)
                 return r;
@@ -710,6 +714,7 @@ static int parse_misc(struct json_object *lo, struct oci_linux *lx, struct cella
         if (o && (r = json_field_string(o, "linux.intelRdt", "closID", false,
                                         &lx->intel_rdt_clos_id, err)) < 0)
                 return r;
+        lx->has_intel_rdt = o != NULL;
         return 0;
 }
 

@@ -4,6 +4,7 @@
  * is sent to the parent as a struct cella_error and the child leaves with _exit(). No step may
  * allocate in ways that need freeing: the process ends in execve or _exit.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -310,35 +311,33 @@ static void reset_signals(void)
         sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* Our pid in the host's pid namespace, read while /proc is still the host's (0 if unknown). */
-static pid_t host_pid(void)
-{
-        char buf[32];
-        ssize_t n = readlink("/proc/self", buf, sizeof(buf) - 1);
-        if (n <= 0)
-                return 0;
-        buf[n] = '\0';
-        return (pid_t)atoi(buf);
-}
-
 /*
- * startContainer hooks: in the container, after `start` and before execve, with the
- * process's own restrictions already in place (runc's order). The state says "created",
- * as runc's does.
+ * Fds the caller of cella left open (not --preserve-fds) must not stay reachable through our
+ * /proc/PID/fd while we set up (CVE-2024-21626 class): close all but ours right away.
  */
-static int run_start_hooks(struct rt_ctx *c, pid_t pid, struct cella_error *err)
+static void close_inherited_fds(const struct rt_ctx *c)
 {
-        if (c->spec->hooks.n_hooks[OCI_HOOK_START_CONTAINER] == 0)
-                return 0;
-        struct rt_state st = {.id = (char *)c->id,
-                              .pid = pid,
-                              .bundle = c->bundle,
-                              .rootfs = c->rootfs,
-                              .created = c->created,
-                              .owner = "",
-                              .annotations = rt_annotations_json(c->spec)};
-        struct json_object *o = rt_state_to_oci(&st, RT_CREATED);
-        return rt_hooks_run(c->spec, OCI_HOOK_START_CONTAINER, json_to_string(o, 0), err);
+        int keep[OCI_NS_COUNT + 4], n = 0;
+        keep[n++] = c->sync_fd[1];
+        keep[n++] = c->fifo_fd;
+        keep[n++] = c->console_fd;
+        keep[n++] = log_fd();
+        for (int i = 0; i < OCI_NS_COUNT; i++)
+                keep[n++] = c->ns.join_fd[i];
+        DIR *d = opendir("/proc/self/fd");
+        if (!d)
+                return;
+        int first = 3 + c->opts->preserve_fds;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                int fd = atoi(de->d_name);
+                bool mine = fd == dirfd(d) || fd < first || de->d_name[0] == '.';
+                for (int i = 0; i < n && !mine; i++)
+                        mine = keep[i] == fd;
+                if (!mine)
+                        close(fd);
+        }
+        closedir(d);
 }
 
 _Noreturn static void fail(struct rt_ctx *c, struct cella_error *err)
@@ -351,11 +350,11 @@ _Noreturn void rt_child_main(struct rt_ctx *c)
 {
         struct child ch = {.c = c, .pty_slave = -1};
         struct cella_error err = {0};
-        pid_t pid = host_pid();
         /* The state directory's flock is shared with us through the fd: let go of it. */
         close(c->sync_fd[0]);
         close(c->dir_fd);
         close(c->root_fd);
+        close_inherited_fds(c);
         if (wait_for(&ch, RT_SYNC_GO, &err) < 0)
                 _exit(1); /* the parent is gone or failed: nobody to report to */
         for (size_t i = 0; i < ARRAY_SIZE(steps); i++)
@@ -364,13 +363,9 @@ _Noreturn void rt_child_main(struct rt_ctx *c)
         if (rt_sync_send(c->sync_fd[1], RT_SYNC_READY, 0, NULL) < 0)
                 _exit(1);
         close(c->sync_fd[1]);
+        /* exec.fifo stays open (close-on-exec): `start` learns from its closing that we exec'd. */
         if (wait_for_start(c->fifo_fd) < 0)
                 _exit(1);
-        close(c->fifo_fd);
-        if (run_start_hooks(c, pid, &err) < 0) {
-                log_error("%s", err.msg);
-                _exit(1);
-        }
         reset_signals();
         execve(ch.exe, c->spec->process.args, ch.env);
         dprintf(STDERR_FILENO, "cella: exec \"%s\": %s\n", ch.exe, strerror(errno));

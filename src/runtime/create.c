@@ -24,6 +24,7 @@
 #include "base/fs.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "linux/mounts.h"
 #include "linux/namespaces.h"
 #include "linux/schedule.h"
 #include "linux/seccomp_filter.h"
@@ -116,6 +117,18 @@ static int validate(struct rt_ctx *c, bool foreground, struct cella_error *err)
                 return cella_err(
                     err, EINVAL,
                     "linux.uidMappings: a new user namespace needs uid and gid mappings");
+        if (s->linux_.has_intel_rdt)
+                return cella_err(
+                    err, ENOTSUP,
+                    "linux.intelRdt: cella does not support Intel RDT (resctrl); remove "
+                    "the field");
+        for (size_t i = 0; i < s->n_mounts; i++) {
+                struct lnx_mount_opts o;
+                r = lnx_mount_opts_parse(&s->mounts[i], &o, err);
+                if (r < 0)
+                        return cella_err_prefix(err, "mounts[%zu]", i);
+                lnx_mount_opts_free(&o);
+        }
         if (s->hostname && *s->hostname && !oci_spec_namespace(s, OCI_NS_UTS))
                 return cella_err(
                     err, EINVAL,
@@ -366,7 +379,11 @@ struct json_object *rt_ctx_oci_state(const struct rt_ctx *c)
                               .rootfs = (char *)c->rootfs,
                               .created = (char *)c->created,
                               .owner = ""};
-        return rt_state_to_oci(&st, RT_CREATING);
+        struct json_object *o = rt_state_to_oci(&st, RT_CREATING);
+        struct json_object *ann = rt_annotations_json(c->spec);
+        if (ann)
+                json_object_object_add(o, "annotations", ann);
+        return o;
 }
 
 /* The seccomp listener fd travels child -> us -> listenerPath with the container state. */

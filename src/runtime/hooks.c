@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,19 +30,74 @@ struct hook_desc {
 
 static char *const empty_env[] = {NULL};
 
-/* In the forked child: stdin from the state pipe, output to the log, then exec. */
-_Noreturn static void hook_exec(const struct hook_desc *h, int in_fd, pid_t ns_pid)
+/*
+ * Joins every namespace of pid that is not already ours, the user namespace first (it grants
+ * the rights to join the rest). Returns 1 if a pid namespace was joined: that applies only to
+ * children, so the caller forks once more.
+ */
+static int join_namespaces_of(pid_t pid)
 {
+        static const struct {
+                const char *name;
+                int flag;
+        } order[] = {{"user", CLONE_NEWUSER}, {"mnt", CLONE_NEWNS},  {"uts", CLONE_NEWUTS},
+                     {"ipc", CLONE_NEWIPC},   {"net", CLONE_NEWNET}, {"cgroup", CLONE_NEWCGROUP},
+                     {"pid", CLONE_NEWPID}};
+        int fds[ARRAY_SIZE(order)];
+        /* Open them all first: once in the container's mount namespace, its /proc is not ours. */
+        for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+                char theirs[64], ours[64];
+                struct stat a, b;
+                snprintf(theirs, sizeof(theirs), "/proc/%d/ns/%s", pid, order[i].name);
+                snprintf(ours, sizeof(ours), "/proc/self/ns/%s", order[i].name);
+                bool same = stat(theirs, &a) < 0 || (stat(ours, &b) == 0 && a.st_ino == b.st_ino);
+                fds[i] = same ? -1 : open(theirs, O_RDONLY | O_CLOEXEC);
+        }
+        int joined_pid = 0;
+        for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+                if (fds[i] < 0)
+                        continue;
+                if (setns(fds[i], order[i].flag) < 0)
+                        return -errno;
+                close(fds[i]);
+                joined_pid |= order[i].flag == CLONE_NEWPID;
+        }
+        return joined_pid;
+}
+
+/* After joining a pid namespace: fork so the hook runs inside it; relay its exit status. */
+static void enter_pid_namespace(void)
+{
+        pid_t child = fork();
+        if (child < 0)
+                _exit(127);
+        if (child == 0) {
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                return;
+        }
+        int status = 0;
+        while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+                ;
+        _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
+/* In the forked child: stdin from the state pipe, output to the log, then exec. */
+_Noreturn static void hook_exec(const struct hook_desc *h, const int pipe_fds[2], pid_t ns_pid)
+{
+        int in_fd = pipe_fds[0];
+        /* Our copy of the write end must go now: a process that forks instead of exec'ing
+         * (to enter a pid namespace) would otherwise keep the hook's stdin from ever ending. */
+        close(pipe_fds[1]);
         if (ns_pid > 0) {
-                char path[64];
-                snprintf(path, sizeof(path), "/proc/%d/ns/mnt", ns_pid);
-                int fd = open(path, O_RDONLY | O_CLOEXEC);
-                if (fd < 0 || setns(fd, CLONE_NEWNS) < 0) {
+                int r = join_namespaces_of(ns_pid);
+                if (r < 0) {
                         dprintf(STDERR_FILENO,
-                                "cella: hook %s: join container mount namespace: %s\n", h->path,
-                                strerror(errno));
+                                "cella: hook %s: join the container's namespaces: %s\n", h->path,
+                                strerror(-r));
                         _exit(127);
                 }
+                if (r == 1)
+                        enter_pid_namespace();
         }
         int out = log_fd() >= 0 ? log_fd() : STDERR_FILENO;
         if (dup2(in_fd, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 ||
@@ -99,7 +156,7 @@ static int hook_run(const struct hook_desc *h, const char *kind, const char *sta
                 return cella_errno(err, errno, "fork %s hook \"%s\"", kind, h->path);
         }
         if (pid == 0)
-                hook_exec(h, p[0], ns_pid);
+                hook_exec(h, p, ns_pid);
         close(p[0]);
         /* A hook that does not read its stdin must not block us: ignore EPIPE. */
         struct sigaction ign = {.sa_handler = SIG_IGN}, old;
@@ -137,8 +194,9 @@ static char **json_strv(struct json_object *arr)
 }
 
 int rt_hooks_run_json(struct json_object *hooks, const char *kind, const char *state_json,
-                      struct cella_error *err)
+                      pid_t ns_pid, bool keep_going, struct cella_error *err)
 {
+        int ret = 0;
         size_t n = hooks ? json_object_array_length(hooks) : 0;
         for (size_t i = 0; i < n; i++) {
                 struct json_object *o = json_object_array_get_idx(hooks, i), *v;
@@ -155,11 +213,16 @@ int rt_hooks_run_json(struct json_object *hooks, const char *kind, const char *s
                 h.env = env;
                 if (!h.path)
                         continue;
-                int r = hook_run(&h, kind, state_json, 0, err);
-                if (r < 0)
+                int r = hook_run(&h, kind, state_json, ns_pid, err);
+                if (r < 0 && !keep_going)
                         return r;
+                if (r < 0) {
+                        /* poststart/poststop: warn, and the remaining hooks still run. */
+                        log_warn("%s", err->msg);
+                        ret = r;
+                }
         }
-        return 0;
+        return ret;
 }
 
 static struct json_object *strv_json(char **v)
@@ -188,7 +251,8 @@ static struct json_object *hooks_json(const struct oci_spec *spec, enum oci_hook
 
 struct json_object *rt_hooks_state_json(const struct oci_spec *spec)
 {
-        static const enum oci_hook_kind kinds[] = {OCI_HOOK_POSTSTART, OCI_HOOK_POSTSTOP};
+        static const enum oci_hook_kind kinds[] = {OCI_HOOK_START_CONTAINER, OCI_HOOK_POSTSTART,
+                                                   OCI_HOOK_POSTSTOP};
         struct json_object *o = NULL;
         for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
                 if (spec->hooks.n_hooks[kinds[i]] == 0)
@@ -204,6 +268,10 @@ int rt_run_create_hooks(struct rt_ctx *c, struct cella_error *err)
 {
         _cleanup_(json_object_putp) struct json_object *holder = rt_ctx_oci_state(c);
         const char *state = json_to_string(holder, 0);
+        /* createContainer hooks run in the container's namespaces: they see its own pid. */
+        _cleanup_(json_object_putp) struct json_object *inner = rt_ctx_oci_state(c);
+        json_object_object_add(inner, "pid", json_object_new_int(rt_pid_in_container(c->pid)));
+        const char *inner_state = json_to_string(inner, 0);
         /* prestart is deprecated but still run, before createRuntime, as the spec says. */
         int r = rt_hooks_run(c->spec, OCI_HOOK_PRESTART, state, err);
         if (r == 0)
@@ -213,7 +281,7 @@ int rt_run_create_hooks(struct rt_ctx *c, struct cella_error *err)
                 const struct oci_hook *oh = &hk->hooks[OCI_HOOK_CREATE_CONTAINER][i];
                 struct hook_desc h = {oh->path, oh->args, oh->env,
                                       oh->has_timeout ? oh->timeout : 0};
-                r = hook_run(&h, "createContainer", state, c->pid, err);
+                r = hook_run(&h, "createContainer", inner_state, c->pid, err);
         }
         return r;
 }

@@ -96,7 +96,10 @@ static int signal_init(const struct rt_state *st, int sig, struct cella_error *e
         return 0;
 }
 
-/* poststart and poststop failures are warnings only (runtime.md). */
+static bool wait_exit(pid_t pid, int timeout_ms);
+static int destroy(struct handle *h, const char *id, struct cella_error *err);
+
+/* poststart and poststop failures are warnings only, and the rest still run (runtime.md). */
 static void run_state_hooks(const struct rt_state *st, const char *kind, enum rt_status s)
 {
         struct json_object *hooks = NULL;
@@ -105,8 +108,31 @@ static void run_state_hooks(const struct rt_state *st, const char *kind, enum rt
         _cleanup_(json_object_putp) struct json_object *o = NULL;
         const char *state = oci_state_text(st, s, &o);
         struct cella_error err = {0};
-        if (rt_hooks_run_json(hooks, kind, state, &err) < 0)
-                log_warn("%s", err.msg);
+        rt_hooks_run_json(hooks, kind, state, 0, true, &err);
+}
+
+/*
+ * startContainer hooks, run from `start` (so a failure is start's error) in every namespace of
+ * the init, before it may exec; their state shows the pid as the container sees it.
+ */
+static int run_start_container_hooks(const struct rt_state *st, struct cella_error *err)
+{
+        struct json_object *hooks = NULL;
+        if (!st->hooks || !json_object_object_get_ex(st->hooks, "startContainer", &hooks))
+                return 0;
+        _cleanup_(json_object_putp) struct json_object *o = rt_state_to_oci(st, RT_CREATED);
+        json_object_object_add(o, "pid", json_object_new_int(rt_pid_in_container(st->pid)));
+        return rt_hooks_run_json(hooks, "startContainer", json_to_string(o, 0), st->pid, false,
+                                 err);
+}
+
+/* Once the user process has been exec'd, the init's exec.fifo fd (close-on-exec) is gone:
+ * a FIFO's write end then polls POLLERR (no readers). */
+static void wait_for_exec(int fifo)
+{
+        struct pollfd p = {.fd = fifo, .events = 0};
+        while (poll(&p, 1, -1) < 0 && errno == EINTR)
+                ;
 }
 
 int rt_start(const char *root, const char *id, struct cella_error *err)
@@ -133,12 +159,23 @@ int rt_start(const char *root, const char *id, struct cella_error *err)
         r = rt_notify_bind(h.dir_fd, &notify, err);
         if (r < 0)
                 goto out;
+        r = run_start_container_hooks(&h.st, err);
+        if (r < 0) {
+                /* Lifecycle 7: stop the container, then it is destroyed (step 12). */
+                struct cella_error ignored = {0};
+                signal_init(&h.st, SIGKILL, &ignored);
+                wait_exit(h.st.pid, 10000);
+                destroy(&h, id, &ignored);
+                goto out;
+        }
         /* Unlink first, so nobody sees "created" once the init may already be running. */
         unlinkat(h.dir_fd, "exec.fifo", 0);
         if (write(fifo, "0", 1) != 1) {
                 r = cella_errno(err, errno, "start container \"%s\"", id);
                 goto out;
         }
+        /* poststart runs after the user process is executed (config.md). */
+        wait_for_exec(fifo);
         run_state_hooks(&h.st, "poststart", RT_RUNNING);
         pid = h.st.pid;
 out:

@@ -238,6 +238,23 @@ unsigned long long rt_pid_start_time(pid_t pid)
         return p ? strtoull(p, NULL, 10) : 0;
 }
 
+pid_t rt_pid_in_container(pid_t pid)
+{
+        char path[64];
+        _cleanup_free_ char *buf = NULL;
+        snprintf(path, sizeof(path), "/proc/%d/status", pid);
+        if (fs_read_file(path, 1 << 16, &buf, NULL) < 0)
+                return pid;
+        char *line = strstr(buf, "\nNSpid:");
+        if (!line)
+                return pid;
+        char *end = strchr(line + 1, '\n');
+        if (end)
+                *end = '\0';
+        char *last = strrchr(line, '\t');
+        return last ? (pid_t)atoi(last + 1) : pid;
+}
+
 enum rt_status rt_state_status(int dir_fd, const struct rt_state *st)
 {
         if (st->pid <= 0 || rt_pid_start_time(st->pid) != st->start_time)

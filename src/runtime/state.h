@@ -60,5 +60,8 @@ enum rt_status rt_state_status(int dir_fd, const struct rt_state *st);
 /* The OCI state document (runc's field set) as a new JSON object. */
 struct json_object *rt_state_to_oci(const struct rt_state *st, enum rt_status status);
 
+/* pid as seen inside its own pid namespace (the last NSpid field), pid itself if unknown. */
+pid_t rt_pid_in_container(pid_t pid);
+
 /* Start time of pid from /proc, 0 if it is gone (or a zombie). */
 unsigned long long rt_pid_start_time(pid_t pid);

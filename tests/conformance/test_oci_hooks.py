@@ -110,8 +110,6 @@ def test_poststart_sees_the_user_program(bundle, rt, hooks):
 #   while: poststart must not overtake them (they run before the user-specified process).
 @runc_xfail("runc 1.1 runs poststart hooks during `create`; config.md: 'The poststart hooks MUST "
             "be called after the user-specified process is executed'")
-@cella_bug("poststart hooks run as soon as `start` has written the exec fifo, while the init may "
-           "still be running startContainer hooks; the user process has not been executed yet")
 def test_poststart_after_slow_start_container_hook(bundle, rt, hooks):
     bundle.config["hooks"] = {"startContainer": [hooks.container("sc", pause=0.5)],
                               "poststart": [hooks.host("poststart")]}
@@ -125,10 +123,8 @@ def test_poststart_after_slow_start_container_hook(bundle, rt, hooks):
 #   do work appropriate to the current state of the container."
 # SPEC runtime.md (State): "pid ... For hooks executed in the runtime namespace, it is the pid as
 #   seen by the runtime."
-@pytest.mark.parametrize("kind", [
-    pytest.param(k, marks=cella_bug("the state passed to prestart/createRuntime/createContainer "
-                                    "hooks lacks the container's annotations"))
-    for k in ("prestart", "createRuntime", "createContainer")] + ["poststart", "poststop"])
+@pytest.mark.parametrize("kind", ["prestart", "createRuntime", "createContainer", "poststart",
+                                  "poststop"])
 def test_state_on_stdin(bundle, rt, hooks, schemas, kind):
     bundle.config["annotations"] = {"org.example.hook": "yes"}
     bundle.config["hooks"] = {kind: [hooks.host(kind)]}
@@ -153,8 +149,6 @@ def test_state_on_stdin(bundle, rt, hooks, schemas, kind):
 # SPEC runtime.md (State): "pid ... For hooks executed in the container namespace, it is the pid
 #   as seen by the container."  (startContainer runs in the container namespace; with a new pid
 #   namespace the container process is pid 1 there)
-@cella_bug("startContainer hooks get the host pid in their state; runtime.md (State): 'For "
-           "hooks executed in the container namespace, it is the pid as seen by the container.'")
 def test_start_container_hook_state_pid_as_seen_in_container(bundle, rt, hooks, schemas):
     bundle.config["hooks"] = {"startContainer": [hooks.container("sc")]}
     assert bundle.create(["/probe", "sleep"]).returncode == 0
@@ -181,8 +175,6 @@ def test_runtime_namespace_hooks(full_lifecycle, hooks, host_ns):
 # SPEC config.md: "The createContainer hooks' path MUST resolve in the runtime namespace."
 # SPEC config.md (CreateContainer): "For example, on Linux this would happen before the pivot_root
 #   operation is executed but after the mount namespace was created and setup."
-@cella_bug("createContainer hooks join only the container's mount namespace, not its "
-           "uts/ipc/net/pid namespaces")
 def test_create_container_hook_namespace(full_lifecycle, hooks):
     rec = hooks.by_tag("createContainer1")
     for ns in ("mnt", "uts", "ipc", "net"):
@@ -261,8 +253,6 @@ def test_failing_create_hook(bundle, hooks, kind):
 @runc_xfail("runc 1.1 leaves the container (stopped) behind after a failed startContainer hook; "
             "runtime.md (Lifecycle 7): 'stop the container, and continue the lifecycle at "
             "step 12' (12: the container MUST be destroyed)")
-@cella_bug("startContainer hooks run in the init after `start` has returned 0, so a failing hook "
-           "is no error of start, and the stopped container is not destroyed")
 def test_failing_start_container_hook(bundle, rt, hooks):
     bundle.config["hooks"] = {"startContainer": [hooks.container("fail", code=1)]}
     assert bundle.create(["/bin/sh", "-c", "touch /ran; exec /probe sleep"]).returncode == 0
@@ -280,7 +270,6 @@ def test_failing_start_container_hook(bundle, rt, hooks):
             "runtime.md (Lifecycle 9): 'If any poststart hook fails, the runtime MUST log a "
             "warning, but the remaining hooks and lifecycle continue as if the hook had "
             "succeeded.'")
-@cella_bug("after a failing poststart hook the remaining poststart hooks are skipped")
 def test_failing_poststart_hook_is_a_warning(bundle, rt, hooks):
     bundle.config["hooks"] = {"poststart": [hooks.host("fail", code=1), hooks.host("after")]}
     assert bundle.create(["/probe", "sleep"]).returncode == 0
@@ -292,7 +281,6 @@ def test_failing_poststart_hook_is_a_warning(bundle, rt, hooks):
 
 # SPEC runtime.md (Lifecycle 13): "If any poststop hook fails, the runtime MUST log a warning, but
 #   the remaining hooks and lifecycle continue as if the hook had succeeded."
-@cella_bug("after a failing poststop hook the remaining poststop hooks are skipped")
 @runc_xfail("runc 1.1 skips the remaining poststop hooks after a failing one; runtime.md "
             "(Lifecycle 13): 'the remaining hooks and lifecycle continue as if the hook had "
             "succeeded.'")

@@ -495,3 +495,28 @@ def test_docker_v2s2_from_skopeo(tmp_path, registry):
     cella_image("push", dest, f"{registry.host}/v2s2/copy:v1", root=tmp_path / "s")
     info2 = json.loads(cella_image("inspect", "--remote", f"{registry.host}/v2s2/copy:v1").stdout)
     assert info2["Digest"] == info["Digest"] and info2["MediaType"] == info["MediaType"]
+
+
+def test_cert_dir(tmp_path, tls_basic_registry, store):
+    reg = tls_basic_registry
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    shutil.copy(reg.d / "ca.crt", certs / "my-registry.crt")  # any *.crt when no ca.crt
+    creds = f"{USER}:{PASSWORD}"
+    cella_image("push", "--cert-dir", certs, "--creds", creds, "local/app:1",
+                f"{reg.host}/cd/app:v1", root=store)
+    p = cella_image("pull", "--cert-dir", tmp_path, "--creds", creds, f"{reg.host}/cd/app:v1",
+                    root=tmp_path / "s", check=False)
+    assert p.returncode == 1 and "no ca.crt or *.crt" in p.stderr
+
+
+def test_push_progress_json(tmp_path, registry, store):
+    dest = f"{registry.host}/team/app:v1"
+    p = cella_image("push", "--progress", "json", "local/app:1", dest, root=store)
+    final = {}
+    for line in p.stderr.splitlines():
+        x = json.loads(line)
+        final[x["id"]] = x
+    assert len(final) == 3 and all(x["status"] == "done" for x in final.values())
+    p = cella_image("push", "--progress", "json", "local/app:1", dest, root=store)
+    assert {json.loads(x)["status"] for x in p.stderr.splitlines()} == {"exists"}

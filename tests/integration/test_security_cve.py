@@ -573,7 +573,6 @@ INHERITED_FDS_BUG = (
     "CAP_SYS_PTRACE reaches through /proc/<init>/fd/N")
 
 
-@pytest.mark.xfail(IS_CELLA, strict=True, reason=INHERITED_FDS_BUG)
 def test_cve_2024_21626_created_init_holds_no_host_directory(bundle, rt, host_dir_fds):
     """While created, the init (still the runtime) may hold only what it needs (sync socket,
     exec fifo, stdio): no directory fds (the caller's, the rootfs, state dir, cgroup dir) that
@@ -601,7 +600,6 @@ def test_cve_2024_21626_fds_closed_after_start(bundle, rt, host_dir_fds):
     assert f["stat:/proc/self/cwd"]["target"] == "/"
 
 
-@pytest.mark.xfail(IS_CELLA, strict=True, reason=INHERITED_FDS_BUG)
 def test_cve_2024_21626_neighbour_reaches_leaked_fd(bundle_factory, rt, host_dir_fds, victim):
     """The exploit for the finding above: a container in the same pid namespace (a pod
     sibling) holding CAP_SYS_PTRACE opens /proc/<created init>/fd/3 — a host directory — and
@@ -997,14 +995,11 @@ ROOT_BUG = ("cella bug: a mount whose destination resolves (through an image sym
 
 
 def root_link_cases(whats):
-    """(what, link) pairs; those where cella mounts on top of the rootfs root are xfail."""
+    """(what, link) pairs."""
     cases = []
     for what in whats:
         for link in ROOT_LINKS:
-            marks = []
-            if link == "/" and IS_CELLA:
-                marks = [pytest.mark.xfail(strict=True, reason=f"{ROOT_BUG} ({what} -> /)")]
-            cases.append(pytest.param(what, link, marks=marks, id=f"{what}->{link}"))
+            cases.append(pytest.param(what, link, id=f"{what}->{link}"))
     return cases
 
 

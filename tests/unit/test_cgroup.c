@@ -327,6 +327,7 @@ static void test_unified_keys(void **state)
         assert_int_equal(cg_unified_key_check("memory.high", &err), 0);
         assert_int_equal(cg_unified_key_check("cpu.max.burst", &err), 0);
         assert_int_equal(cg_unified_key_check("io.bfq.weight", &err), 0);
+        assert_int_equal(cg_unified_key_check("hugetlb.2MB.max", &err), 0);
         static const char *const bad[] = {"../memory.max", "memory",    "memory/max",
                                           ".max",          "memory.",   "cgroup.procs",
                                           "cgroup.kill",   "Memory.max"};
