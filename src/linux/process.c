@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/cleanup.h"
 #include "base/fs.h"
 
 int lnx_set_rlimits(const struct oci_process *p, struct cella_error *err)
@@ -155,6 +156,19 @@ char **lnx_env_with_home(const struct oci_process *p)
                 env[n] = "HOME=/";
         free(home);
         return env;
+}
+
+int lnx_chdir_in_root(const char *cwd, struct cella_error *err)
+{
+        _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root < 0)
+                return cella_errno(err, errno, "open \"/\"");
+        _cleanup_close_ int dir = fs_open_in_root(root, cwd, O_PATH | O_DIRECTORY, 0);
+        if (dir < 0)
+                return cella_errno(err, -dir, "process.cwd: \"%s\"", cwd);
+        if (fchdir(dir) < 0)
+                return cella_errno(err, errno, "process.cwd: chdir \"%s\"", cwd);
+        return 0;
 }
 
 int lnx_set_hostname(const struct oci_spec *spec, struct cella_error *err)

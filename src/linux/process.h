@@ -36,4 +36,11 @@ int lnx_find_executable(const struct oci_process *p, char *ret_path, size_t size
  */
 char **lnx_env_with_home(const struct oci_process *p);
 
+/*
+ * chdir to process.cwd inside our (already pivoted or chrooted) root, resolved with openat2
+ * RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS: "/proc/self/fd/N" cannot lead to a host directory
+ * held by an inherited fd (CVE-2024-21626).
+ */
+int lnx_chdir_in_root(const char *cwd, struct cella_error *err);
+
 int lnx_set_hostname(const struct oci_spec *spec, struct cella_error *err);

@@ -205,8 +205,9 @@ static int step_identity(struct child *ch, struct cella_error *err)
                 r = lnx_caps_apply(&p->capabilities, err);
         if (r < 0)
                 return r;
-        if (chdir(p->cwd) < 0)
-                return cella_errno(err, errno, "process.cwd: chdir \"%s\"", p->cwd);
+        r = lnx_chdir_in_root(p->cwd, err);
+        if (r < 0)
+                return r;
         if (ch->pty_slave >= 0) {
                 r = lnx_terminal_make_controlling(ch->pty_slave, err);
                 if (r < 0)

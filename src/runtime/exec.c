@@ -540,8 +540,9 @@ static int step_identity(struct exec_ctx *x, struct cella_error *err)
                 r = lnx_caps_apply(&p->capabilities, err);
         if (r < 0)
                 return r;
-        if (chdir(p->cwd) < 0)
-                return cella_errno(err, errno, "cwd: chdir \"%s\"", p->cwd);
+        r = lnx_chdir_in_root(p->cwd, err);
+        if (r < 0)
+                return r;
         x->env = lnx_env_with_home(p);
         if (!x->env)
                 return cella_err(err, ENOMEM, "out of memory");

@@ -515,7 +515,6 @@ def exec_cwd_escapes(rt, cid, fds, victim):
     return escapes
 
 
-@pytest.mark.xfail(IS_CELLA, strict=True, reason=EXEC_CWD_BUG)
 def test_cve_2024_21626_exec_cwd_through_runtime_fd(bundle, rt, victim):
     """The CVE as found in runc: `exec` with cwd /proc/self/fd/N, N being one of the runtime's
     *own* directory fds (runc leaked a cgroup dir fd). Refused, or a cwd inside the container;
@@ -526,7 +525,6 @@ def test_cve_2024_21626_exec_cwd_through_runtime_fd(bundle, rt, victim):
     assert not escapes, escapes
 
 
-@pytest.mark.xfail(IS_CELLA, strict=True, reason=EXEC_CWD_BUG)
 def test_cve_2024_21626_exec_cwd_through_leaked_fd(bundle, rt, host_dir_fds, victim):
     """The same with host directory fds (a victim dir, a cgroup dir, /) open in the caller."""
     assert bundle.run_detached(["/probe", "sleep"]).returncode == 0
