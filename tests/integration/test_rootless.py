@@ -141,3 +141,35 @@ def test_rootless_cannot_map_other_ids(user, bundle):
     assert r.returncode != 0
     assert not (user.xdg / "state" / bundle.id).exists()
     bundle.assert_no_leaks()
+
+
+def test_rootless_create_start_exec_delete(user, bundle):
+    """The whole lifecycle as an unprivileged user, including exec into the running container."""
+    bundle.config = rootless_config(user, bundle)
+    bundle.config["process"]["args"] = ["/probe", "sleep"]
+    bundle.write()
+    user.ids.append(bundle.id)
+    out = user.home / "create.out"
+    out.touch()
+    os.chown(out, UID, GID)
+
+    def drop():
+        os.setgroups([])
+        os.setgid(GID)
+        os.setuid(UID)
+    # The init keeps create's stdio: a file, not a pipe a capture would wait on forever.
+    with open(out, "w") as f:
+        r = subprocess.run([user.runtime, "--root", str(user.xdg / "state"), "create", "-b",
+                            str(bundle.path), bundle.id], stdin=subprocess.DEVNULL, stdout=f,
+                           stderr=f, timeout=TIMEOUT, preexec_fn=drop, env=user.env())
+    assert r.returncode == 0, out.read_text()
+    assert user("start", bundle.id).returncode == 0
+    r = user("exec", bundle.id, "/probe", "ids")
+    assert r.returncode == 0, r.stderr
+    assert parse_probe(r.stdout)["ids"]["uid"] == 0
+    assert user("kill", bundle.id, "KILL").returncode == 0
+    wait_for(lambda: json.loads(user("state", bundle.id).stdout)["status"] == "stopped",
+             what="the container to stop")
+    r = user("delete", bundle.id)
+    assert r.returncode == 0, r.stderr
+    assert not (user.xdg / "state" / bundle.id).exists()
