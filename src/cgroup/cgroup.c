@@ -91,10 +91,6 @@ int cg_init_systemd(struct cgroup *cg, const char *cgroups_path, const char *id,
                     struct cella_error *err)
 {
         memset(cg, 0, sizeof(*cg));
-        if (!cg_systemd_supported())
-                return cella_err(err, ENOTSUP,
-                                 "--systemd-cgroup: cella was built without "
-                                 "libsystemd");
         if (access("/run/systemd/system", F_OK) < 0)
                 return cella_err(err, ENOMEDIUM,
                                  "--systemd-cgroup: systemd is not running as init on this host "

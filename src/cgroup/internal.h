@@ -78,7 +78,6 @@ extern const struct cg_ops cg_v2_ops;
 extern const struct cg_ops cg_systemd_ops;
 
 /* systemd driver helpers (systemd.c); the parsers are pure. */
-bool cg_systemd_supported(void);
 /* runc's "slice:prefix:name" -> slice ("system.slice") and unit ("prefix-name.scope"). */
 int cg_systemd_parse(const char *cgroups_path, const char *id, bool rootless, char **ret_slice,
                      char **ret_unit, struct cella_error *err);

@@ -83,17 +83,32 @@ def test_default_errno_ret_with_allow_list(bundle):
     assert f["ids"]["uid"] == 0
 
 
-def test_kill_process(bundle, rt):
-    """SCMP_ACT_KILL_PROCESS: the container's process dies of SIGSYS at the first getcwd; the
-    runtime reports 128+SIGSYS like a shell (runc does the same). Nothing after the call runs."""
-    with_seccomp(bundle, profile(syscalls=[
-        {"names": ["getcwd"], "action": "SCMP_ACT_KILL_PROCESS"}]))
+@pytest.mark.parametrize("action", ["SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
+                                    "SCMP_ACT_KILL", "SCMP_ACT_TRAP"])
+def test_kill_actions(bundle, rt, action):
+    """KILL_PROCESS, KILL_THREAD (= KILL) and TRAP: the single-threaded process dies of SIGSYS
+    at the first getcwd; the runtime reports 128+SIGSYS like a shell (runc does the same).
+    Nothing after the call runs; a run that does not call getcwd is unaffected."""
+    with_seccomp(bundle, profile(syscalls=[{"names": ["getcwd"], "action": action}]))
     r = bundle.run(["/probe", "ids", "exit", "0", "cwd"])
     assert r.returncode == 0, "control: the probe runs under the filter"
     r = bundle.run(["/probe", "cwd", "ids"], cid=bundle.new_id())
     assert r.returncode == 128 + signal.SIGSYS, r
     assert "ids" not in r.stdout
     assert rt.status(bundle.ids[-1]) is None, "run left the container behind"
+
+
+@pytest.mark.parametrize("flag", ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
+                                  "SECCOMP_FILTER_FLAG_SPEC_ALLOW"])
+def test_filter_flags_accepted(bundle, rt, flag):
+    """Each flag `features` lists as supported is accepted and the filter still works."""
+    feats = json.loads(rt("features").stdout)
+    supported = feats.get("linux", {}).get("seccomp", {}).get("supportedFlags", [])
+    if flag not in supported:
+        pytest.skip(f"{flag} not supported here")
+    with_seccomp(bundle, profile(flags=[flag], syscalls=[
+        {"names": ["getcwd"], "action": "SCMP_ACT_ERRNO", "errnoRet": EREMOTEIO}]))
+    assert cwd_errno(bundle.probe("cwd")) == EREMOTEIO
 
 
 def test_masked_eq_argument_filter(bundle):

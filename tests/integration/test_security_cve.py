@@ -847,6 +847,62 @@ def test_cve_2025_31133_dev_null_replaced(bundle, procfs_guard, shape):
     assert_procfs_protected(f, "/proc")
 
 
+DEV_RACER = r"""
+i=0
+while [ $i -lt @N@ ]; do
+    rm -f /dev/null; ln -s @VICTIM@ /dev/null
+    rm -f /dev/null; ln -s /proc/sys/kernel/core_pattern /dev/null
+    rm -f /dev/null; : > /dev/null.tmp; mv /dev/null.tmp /dev/null
+    i=$((i+1))
+done
+echo '{"racer":"done"}'
+exec /probe sleep 60
+"""
+
+
+def test_cve_2025_31133_race_dev_null_swapped(bundle_factory, procfs_guard, workdir):
+    """The race variant: a container sharing the rootfs keeps replacing /dev/null with a
+    symlink to a host file (mode 0600, owner 1234), a symlink to core_pattern, or a regular
+    file, while new containers are created from that rootfs without a /dev tmpfs (bounded: 30
+    runs or 40 s). The runtime recreates /dev/null and chmods/chowns it; a runtime that
+    follows the swapped symlink chmods the host file to 0666, and one that masks with the
+    image's /dev/null binds core_pattern. Each run must either fail or see real masks, and the
+    host file must keep its mode and owner."""
+    host_file = workdir / f"dev-victim-{secrets.token_hex(3)}"
+    host_file.write_text("secret\n")
+    os.chown(host_file, 1234, 1234)
+    os.chmod(host_file, 0o600)
+    racer = bundle_factory()
+    shared = racer.rootfs
+    racer.config["root"]["path"] = str(shared)
+    drop_mount(racer, "/dev")
+    script = DEV_RACER.replace("@N@", "100000").replace("@VICTIM@", str(host_file))
+    assert racer.run_detached(["/bin/sh", "-c", script]).returncode == 0
+    mask = masked_file()
+    runs = 0
+    deadline = time.monotonic() + 40
+    try:
+        for _ in range(30):
+            if time.monotonic() > deadline:
+                break
+            b = bundle_factory()
+            b.config["root"] = {"path": str(shared), "readonly": False}
+            no_dev_tmpfs(b)
+            r = b.run(["/probe", "stat", mask, "read", mask, *procfs_probe_args("/proc")])
+            runs += 1
+            st = os.stat(host_file)
+            assert (st.st_mode & 0o7777, st.st_uid) == (0o600, 1234), "host file chmod/chowned"
+            assert host_file.read_text() == "secret\n"
+            if r.returncode == 0:
+                assert_null(r.facts[f"stat:{mask}"], mask)
+                assert_procfs_protected(r.facts, "/proc")
+            b.cleanup()
+    finally:
+        host_file.unlink()
+    assert racer.facts().get("racer") is None, "the racer stopped before the runs ended"
+    assert runs >= 10
+
+
 @pytest.mark.parametrize("target", [CORE_PATTERN, "/proc/sysrq-trigger",
                                     "../../../proc/sys/kernel/core_pattern"])
 def test_cve_2025_52565_dev_console_symlink(bundle, rt, procfs_guard, target):

@@ -1023,6 +1023,10 @@ static void test_real_systemd_scope(void **state)
                 fail_msg("cg_enter: %s", err.msg);
         }
         assert_true(proc_in_cgroup(pid, &cg));
+        /* systemd itself made the unit (not just a directory of ours). */
+        char unit_file[128];
+        snprintf(unit_file, sizeof(unit_file), "/run/systemd/transient/%s", cg.unit);
+        assert_int_equal(access(unit_file, F_OK), 0);
         struct cg_hierarchy *pids = cg_find_hierarchy(&cg, "pids");
         assert_file(pids ? pids->path : cg_unified(&cg)->path, "pids.max", "7");
         /* The state file brings the unit back for delete. */
