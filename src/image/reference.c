@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "reference.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,23 +33,50 @@ static bool valid_component(const char *s, size_t n)
         return true;
 }
 
-/* A registry host: [A-Za-z0-9.-]+ with an optional :port, or a bracketed IPv6 address. */
-static bool valid_domain(const char *s, size_t n)
+static bool is_alnum(char c)
+{
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* Host labels: [A-Za-z0-9] at both ends, '-' inside, separated by single dots. */
+static bool valid_host(const char *s, size_t n)
 {
         if (n == 0)
+                return false;
+        for (size_t i = 0; i < n;) {
+                size_t j = i;
+                while (j < n && s[j] != '.')
+                        j++;
+                if (j == i || !is_alnum(s[i]) || !is_alnum(s[j - 1]))
+                        return false;
+                for (size_t k = i; k < j; k++)
+                        if (!is_alnum(s[k]) && s[k] != '-')
+                                return false;
+                i = j + (j < n); /* past the dot */
+                if (j < n && i == n)
+                        return false; /* a trailing dot */
+        }
+        return true;
+}
+
+/* A registry: a host name or a bracketed IPv6 address, with an optional :port. */
+static bool valid_domain(const char *s, size_t n)
+{
+        if (n == 0 || n >= IMG_REF_DOMAIN_MAX)
                 return false;
         size_t i = 0;
         if (s[0] == '[') {
                 const char *close = memchr(s, ']', n);
-                if (!close)
+                if (!close || close == s + 1)
                         return false;
+                for (const char *p = s + 1; p < close; p++)
+                        if (!isxdigit((unsigned char)*p) && *p != ':' && *p != '.')
+                                return false;
                 i = (size_t)(close - s) + 1;
         } else {
-                for (; i < n && s[i] != ':'; i++)
-                        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-                              (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '-'))
-                                return false;
-                if (i == 0)
+                while (i < n && s[i] != ':')
+                        i++;
+                if (!valid_host(s, i))
                         return false;
         }
         if (i == n)
@@ -131,7 +159,9 @@ int img_ref_parse(const char *s, struct img_ref *ret, struct cella_error *err)
         } else {
                 strcpy(ret->domain, "docker.io");
         }
-        if (strlen(path) + 8 >= sizeof(ret->path))
+        bool library = strcmp(ret->domain, "docker.io") == 0 && !strchr(path, '/');
+        size_t off = library ? 8 : 0;
+        if (strlen(path) + off >= sizeof(ret->path))
                 return cella_err(err, ENAMETOOLONG, "repository name too long in \"%.200s\"", s);
         for (const char *p = path;;) {
                 const char *e = strchr(p, '/');
@@ -145,9 +175,7 @@ int img_ref_parse(const char *s, struct img_ref *ret, struct cella_error *err)
                         break;
                 p = e + 1;
         }
-        bool library = strcmp(ret->domain, "docker.io") == 0 && !strchr(path, '/');
-        size_t off = library ? 8 : 0; /* length checked above */
-        memcpy(ret->path, "library/", off);
+        memcpy(ret->path, "library/", off); /* lengths checked above */
         memcpy(ret->path + off, path, strlen(path) + 1);
         if (!ret->tag[0] && !ret->digest[0])
                 strcpy(ret->tag, "latest");

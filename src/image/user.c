@@ -54,7 +54,8 @@ static bool db_find(const char *text, const char *name, const uint32_t *id, char
                         s = c + 1;
                 }
                 uint32_t v;
-                if (k >= 3 &&
+                /* Every field the caller reads must be there: passwd needs 4, group 3. */
+                if (k >= n &&
                     ((name && strcmp(f[0], name) == 0) || (id && parse_id(f[2], &v) && v == *id)))
                         return true;
                 p = next;
@@ -65,12 +66,12 @@ static bool db_find(const char *text, const char *name, const uint32_t *id, char
 static int resolve_group(const char *spec, const char *group, gid_t *ret, struct cella_error *err)
 {
         uint32_t v;
-        char line[4096], *f[4];
+        char line[4096], *f[3];
         if (parse_id(spec, &v)) {
                 *ret = v;
                 return 0;
         }
-        if (!group || !db_find(group, spec, NULL, line, sizeof(line), f, 4) || !parse_id(f[2], &v))
+        if (!group || !db_find(group, spec, NULL, line, sizeof(line), f, 3) || !parse_id(f[2], &v))
                 return cella_err(err, ENOENT, "group \"%s\" not found in the image's /etc/group",
                                  spec);
         *ret = v;
@@ -130,11 +131,11 @@ int img_user_resolve(const char *spec, const char *passwd, const char *group, st
         char *gspec = strchr(copy, ':');
         if (gspec)
                 *gspec++ = '\0';
-        char line[4096], *f[7];
+        char line[4096], *f[4];
         uint32_t uid, v;
         bool numeric = parse_id(copy, &uid);
         bool found = passwd && db_find(passwd, numeric ? NULL : copy, numeric ? &uid : NULL, line,
-                                       sizeof(line), f, 7);
+                                       sizeof(line), f, 4);
         if (!numeric && !found)
                 return cella_err(err, ENOENT, "user \"%s\" not found in the image's /etc/passwd",
                                  copy);

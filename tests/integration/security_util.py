@@ -11,7 +11,26 @@ from pathlib import Path
 
 from helpers import RUNTIME, TIMEOUT
 
-import conftest  # the session's fixtures module (pytest imported it first)
+
+
+def _integration_conftest():
+    """tests/integration/conftest.py as a module. `import conftest` is ambiguous when pytest
+    collects several test directories in one run (tests/conformance has one too), so find the
+    instance pytest loaded from this directory, or load it by path."""
+    import importlib.util
+    import sys
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conftest.py")
+    for mod in list(sys.modules.values()):
+        if os.path.abspath(getattr(mod, "__file__", "") or "") == path:
+            return mod
+    spec = importlib.util.spec_from_file_location("cella_integration_conftest", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+conftest = _integration_conftest()
 
 
 def sha256(path):

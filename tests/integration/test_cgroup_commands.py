@@ -129,3 +129,26 @@ def test_starts_under_512k_memory_limit(bundle):
     bundle.config["linux"]["resources"] = {"memory": {"limit": 512 * 1024}}
     r = bundle.run(["true"])
     assert r.returncode == 0, r
+
+
+@pytest.mark.skipif(not os.path.exists("/run/systemd/system"),
+                    reason="systemd is not init here (tests/vm/integration-v2.sh has it)")
+def test_systemd_cgroup_driver(bundle, rt):
+    bundle.config["linux"]["cgroupsPath"] = f"system.slice:cella-it:{bundle.id}"
+    bundle.config["linux"]["resources"] = {"pids": {"limit": 21}}
+    bundle.config["process"]["args"] = ["sleep", "1000"]
+    bundle.write()
+    with open(bundle.out, "ab") as out, open(bundle.err, "ab") as err:
+        r = rt("run", "-d", "--bundle", bundle.path, bundle.id, stdout=out, stderr=err,
+               global_args=["--systemd-cgroup"])
+    assert r.returncode == 0, bundle.err.read_text()
+    unit = f"cella-it-{bundle.id}.scope"
+    pid = rt.state(bundle.id)["pid"]
+    cg = container_cgroups(pid)
+    d = cg[""] if is_v2() else cg["pids"]
+    assert str(d).endswith(f"/system.slice/{unit}"), d
+    assert os.path.exists(f"/run/systemd/transient/{unit}"), "systemd does not know the unit"
+    assert read(d, "pids.max") == "21"
+    r = rt("delete", "-f", bundle.id, global_args=["--systemd-cgroup"])
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: not d.exists(), what="the scope's cgroup to go")

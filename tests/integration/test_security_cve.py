@@ -18,11 +18,10 @@ from pathlib import Path
 
 import pytest
 
-import conftest
 from helpers import (IS_CELLA, RUNTIME, TIMEOUT, ConsoleSocket, caps_mask, find_mount,
                      parse_probe, wait_for)
-from security_util import (BinaryRuntime, build_fake_loader, copy_runtime, elf_interpreter,
-                           host_mountpoints, read_sysctl, sha256)
+from security_util import (BinaryRuntime, build_fake_loader, conftest, copy_runtime,
+                           elf_interpreter, host_mountpoints, read_sysctl, sha256)
 
 CORE_PATTERN = "/proc/sys/kernel/core_pattern"
 

@@ -248,13 +248,20 @@ static void test_reference_parse(void **state)
 
         struct img_ref r;
         struct cella_error err = {0};
-        const char *bad[] = {"",      "UPPER",          "app:",           "app:-tag", "a//b",
-                             "/abs",  "app@sha256:123", "app@md5:" HEX64, "-app",     "app-",
-                             "a___b", "reg:99999999/x", "app:tag:more",   "a b"};
+        const char *bad[] = {
+            "",         "UPPER",          "app:",           "app:-tag", "a//b",
+            "/abs",     "app@sha256:123", "app@md5:" HEX64, "-app",     "app-",
+            "a___b",    "reg:99999999/x", "app:tag:more",   "a b",      "a..b/x",
+            "-a.com/x", "a.com./x",       ".../x",          "[]/x",     "a_b.com/x"};
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 if (img_ref_parse(bad[i], &r, &err) == 0)
                         fail_msg("\"%s\" should not parse", bad[i]);
         }
+        /* a registry name longer than its field must be refused, not overflow into path */
+        char longname[400];
+        memset(longname, 'a', 300);
+        strcpy(longname + 300, ".com/x");
+        assert_int_equal(img_ref_parse(longname, &r, &err), -EINVAL);
         char buf[IMG_REF_NAME_MAX];
         assert_int_equal(img_ref_parse("docker.io/library/busybox:1", &r, &err), 0);
         img_ref_familiar(&r, buf);

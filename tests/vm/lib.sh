@@ -27,7 +27,7 @@ vm_kernel() {
 # directory in a later archive would replace: libraries go below /usr, the loader is ROOT's.
 copy_with_libs() {
         cp "$1" "$2/$3"
-        ldd "$1" | awk '/=>/ {print $3} /^\t\/lib/ {print $1}' | while read -r lib; do
+        { ldd "$1" 2>/dev/null || true; } | awk '/=>/ {print $3} /^\t\/lib/ {print $1}' | while read -r lib; do
                 [ -n "$lib" ] || continue
                 if [ -z "${4:-}" ]; then
                         cp --parents -L "$lib" "$2/"
