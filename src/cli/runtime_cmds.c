@@ -25,12 +25,31 @@ static bool arg_no_pivot, arg_no_new_keyring, arg_detach, arg_keep, arg_rootless
 static bool arg_quiet, arg_all, arg_force;
 static int arg_preserve_fds;
 
+/* Not the initial user namespace (whose uid_map is "0 0 4294967295")? */
+static bool in_user_namespace(void)
+{
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/uid_map", "re");
+        unsigned long a = 0, b = 0, n = 0;
+        if (!f || fscanf(f, "%lu %lu %lu", &a, &b, &n) != 3)
+                return false;
+        return !(a == 0 && b == 0 && n == 4294967295UL);
+}
+
+/* runc's rule: also root of a user namespace (rootless podman runs us so), unless USER=root. */
+static bool honor_xdg_runtime_dir(void)
+{
+        if (geteuid() != 0)
+                return true;
+        const char *user = getenv("USER");
+        return in_user_namespace() && (!user || strcmp(user, "root") != 0);
+}
+
 const char *cli_state_root(const struct cli_global *g, char *buf, size_t size)
 {
         if (g->root)
                 return g->root;
         const char *xdg = getenv("XDG_RUNTIME_DIR");
-        if (geteuid() != 0 && xdg && *xdg) {
+        if (xdg && *xdg && honor_xdg_runtime_dir()) {
                 snprintf(buf, size, "%s/cella", xdg);
                 return buf;
         }

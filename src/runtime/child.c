@@ -128,7 +128,7 @@ static int step_rootfs(struct child *ch, struct cella_error *err)
             .bundle = c->bundle,
             .root_fd = -1,
             .dev_null_fd = null_fd,
-            .userns = oci_spec_namespace(c->spec, OCI_NS_USER) != NULL,
+            .userns = oci_spec_namespace(c->spec, OCI_NS_USER) != NULL || rt_in_user_namespace(),
             .cgroupns = c->ns.new_cgroup || c->ns.join_fd[OCI_NS_CGROUP] >= 0,
             .cgroups = c->cg_mounts,
             .n_cgroups = c->n_cg_mounts,
@@ -200,7 +200,7 @@ static int step_identity(struct child *ch, struct cella_error *err)
         if (p->has_capabilities)
                 r = lnx_caps_drop_bounding(&p->capabilities, err);
         if (r == 0)
-                r = lnx_switch_user(p, ch->c->setgroups_allowed, err);
+                r = rt_switch_user(p, ch->c->setgroups_allowed, err);
         if (r == 0 && p->has_capabilities)
                 r = lnx_caps_apply(&p->capabilities, err);
         if (r < 0)

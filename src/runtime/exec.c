@@ -447,6 +447,28 @@ static int prepare(struct exec_ctx *x, const char *root, struct cella_error *err
         return 0;
 }
 
+/* ---- helpers shared with the init (internal.h) ---------------------------------------- */
+
+bool rt_in_user_namespace(void)
+{
+        _cleanup_free_ char *map = NULL;
+        unsigned long a, b, n;
+        if (fs_read_file("/proc/self/uid_map", 4096, &map, NULL) < 0 ||
+            sscanf(map, "%lu %lu %lu", &a, &b, &n) != 3)
+                return false;
+        return !(a == 0 && b == 0 && n == 4294967295UL);
+}
+
+int rt_switch_user(const struct oci_process *p, bool setgroups_allowed, struct cella_error *err)
+{
+        _cleanup_free_ char *sg = NULL;
+        if (fs_read_file("/proc/self/setgroups", 64, &sg, NULL) < 0 || strncmp(sg, "deny", 4) != 0)
+                return lnx_switch_user(p, setgroups_allowed, err);
+        struct oci_process view = *p;
+        view.user.n_additional_gids = 0;
+        return lnx_switch_user(&view, false, err);
+}
+
 /* ---- the process (child side) ----------------------------------------------------------- */
 
 static int wait_msg(struct exec_ctx *x, enum rt_sync_type type, struct cella_error *err)
@@ -535,7 +557,7 @@ static int step_identity(struct exec_ctx *x, struct cella_error *err)
         if (p->has_capabilities)
                 r = lnx_caps_drop_bounding(&p->capabilities, err);
         if (r == 0)
-                r = lnx_switch_user(p, x->setgroups_allowed, err);
+                r = rt_switch_user(p, x->setgroups_allowed, err);
         if (r == 0 && p->has_capabilities)
                 r = lnx_caps_apply(&p->capabilities, err);
         if (r < 0)

@@ -25,6 +25,15 @@ void rt_ctx_release(struct rt_ctx *c);
 
 int rt_write_pid_file(const char *path, pid_t pid, struct cella_error *err);
 
+/* Not the initial user namespace (e.g. run by rootless podman as its userns root)? (exec.c) */
+bool rt_in_user_namespace(void);
+
+/*
+ * lnx_switch_user, but without setgroups(2) where the user namespace denies it (runc then
+ * silently keeps the groups it has). (exec.c)
+ */
+int rt_switch_user(const struct oci_process *p, bool setgroups_allowed, struct cella_error *err);
+
 /* spec annotations as a JSON object (NULL if none). */
 struct json_object *rt_annotations_json(const struct oci_spec *spec);
 

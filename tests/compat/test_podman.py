@@ -5,10 +5,11 @@ cella and once with runc."""
 import os
 import secrets
 import shutil
+import signal
 
 import pytest
 
-from engines import IMAGE, run, run_in_pty
+from engines import CELLA, IMAGE, run, run_in_pty
 
 REF = f"localhost/{IMAGE}"
 
@@ -126,3 +127,83 @@ def test_pids_limit_is_enforced(podman, runtime_path, name):
     r = podman(runtime_path, "run", "--rm", "--name", name, "--pids-limit", "5", REF, "sh",
                "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 5 & done; wait")
     assert r.returncode != 0 or "can't fork" in r.stderr or "Resource" in r.stderr, r
+
+
+# --- rootless ----------------------------------------------------------------------------------
+
+ROOTLESS_UID = ROOTLESS_GID = 1000
+
+
+class RootlessPodman(Podman):
+    """podman as an unprivileged user: it runs the runtime as root of its user namespace
+    (no subuid range needed: the user's own uid is mapped to 0)."""
+
+    def __init__(self, d):
+        super().__init__(d)
+        self.env = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "HOME": str(d),
+                    "XDG_RUNTIME_DIR": str(d / "xdg"), "USER": "cella-compat",
+                    "CONTAINERS_CONF": str(d / "containers.conf"),
+                    "CONTAINERS_REGISTRIES_CONF": str(d / "registries.conf")}
+
+    def __call__(self, runtime_path, *args, **kw):
+        def drop():
+            os.setgroups([])
+            os.setgid(ROOTLESS_GID)
+            os.setuid(ROOTLESS_UID)
+        return run(self.argv(self.runtimes.get(runtime_path, runtime_path), *args),
+                   env=self.env, preexec_fn=drop, cwd=self.d, **kw)
+
+
+@pytest.fixture(scope="module")
+def rootless_podman(compat_dir, image_tar):
+    if not shutil.which("podman") or not shutil.which("conmon"):
+        pytest.skip("podman is not installed (Debian packages: podman, conmon)")
+    d = compat_dir / "podman-rootless"
+    (d / "xdg").mkdir(parents=True)
+    (d / "containers.conf").write_text(CONTAINERS_CONF)
+    (d / "registries.conf").write_text("unqualified-search-registries = []\n")
+    # The user may not be able to enter the build tree: give it its own copy of cella.
+    shutil.copy2(CELLA, d / "cella")
+    shutil.copy2(image_tar, d / "image.tar")
+    for p in [d, *d.rglob("*")]:
+        os.chown(p, ROOTLESS_UID, ROOTLESS_GID)
+    os.chmod(d / "xdg", 0o700)
+    p = RootlessPodman(d)
+    p.runtimes = {CELLA: str(d / "cella")}
+    r = p("/usr/bin/false", "load", "-i", d / "image.tar")
+    if r.returncode != 0:
+        pytest.skip(f"rootless podman cannot load an image here: {r.stderr.strip()[-300:]}")
+    yield p
+    p("/usr/bin/false", "rm", "-af", "-t", "0")
+    p("/usr/bin/false", "unshare", "rm", "-rf", d / "root")
+    # podman keeps a "pause" process holding its user namespace: it is ours to end.
+    for pidfile in [*(d / "tmp").rglob("pause.pid"), *(d / "xdg").rglob("pause.pid")]:
+        try:
+            os.kill(int(pidfile.read_text()), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+
+
+def test_rootless_run_rm(rootless_podman, runtime_path):
+    r = rootless_podman(runtime_path, "run", "--rm", REF, "sh", "-c", "echo hello; id -u")
+    assert r.returncode == 0, r
+    assert r.stdout == "hello\n0\n"
+
+
+def test_rootless_detached_exec_logs_stop_rm(rootless_podman, runtime_path):
+    name = f"r-{secrets.token_hex(4)}"
+    p = rootless_podman
+    try:
+        r = p(runtime_path, "run", "-d", "--name", name, REF, "sh", "-c",
+              "trap 'echo got-term; exit 0' TERM; echo started; while :; do sleep 0.1; done")
+        assert r.returncode == 0, r
+        r = p(runtime_path, "exec", "-e", "X=y", "-w", "/tmp", name, "sh", "-c",
+              "echo $X $(pwd); exit 3")
+        assert r.returncode == 3, r
+        assert r.stdout == "y /tmp\n"
+        r = p(runtime_path, "stop", "-t", "10", name)
+        assert r.returncode == 0, r
+        assert p(runtime_path, "logs", name).stdout.split() == ["started", "got-term"]
+        assert p(runtime_path, "rm", name).returncode == 0
+    finally:
+        p(runtime_path, "rm", "-f", "-t", "0", name)

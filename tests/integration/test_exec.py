@@ -9,6 +9,7 @@ import subprocess
 import termios
 import fcntl
 import struct
+import sys
 import tempfile
 from pathlib import Path
 
@@ -406,3 +407,39 @@ def test_foreground_exec_is_reaped_by_the_runtime(running, rt):
     """The exec'd process is the runtime's child, so its parent (outside the pid ns) is 0."""
     pid = probe_exec(rt, running, "pid")["pid"]
     assert pid["ppid"] == 0
+
+
+def test_json_log_line_for_exec_failure(running, rt, tmp_path):
+    """containerd's shim reads the last error from --log-format json lines."""
+    log = tmp_path / "log.json"
+    r = rt("exec", running.id, "/no/such/binary", global_args=("--log", str(log),
+                                                                 "--log-format", "json"))
+    assert r.returncode == 255
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    errors = [e for e in lines if e["level"] == "error"]
+    assert errors, lines
+    assert errors[-1]["msg"].startswith("exec failed: ") and "/no/such/binary" in errors[-1]["msg"]
+    assert set(errors[-1]) >= {"level", "msg", "time"}
+
+
+SUBREAPER = r"""
+import ctypes, os, subprocess, sys, time
+ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+pidfile = sys.argv[sys.argv.index("--pid-file") + 1]
+pid = int(open(pidfile).read())
+ppid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+print(r.returncode, ppid, os.getpid())
+"""
+
+
+def test_detached_exec_is_reparented_to_the_subreaper(running, rt, tmp_path):
+    """Like containerd's shim: the caller is a subreaper, so it inherits the exec'd process."""
+    pidfile = tmp_path / "exec.pid"
+    r = subprocess.run([sys.executable, "-c", SUBREAPER, RUNTIME, "--root", str(rt.state_root),
+                        "exec", "-d", "--pid-file", str(pidfile), running.id, "/probe", "sleep"],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    assert r.returncode == 0, r
+    rc, ppid, me = map(int, r.stdout.split())
+    assert rc == 0
+    assert ppid == me, "the exec'd process must be reparented to the caller (a subreaper)"
