@@ -15,6 +15,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "cli/cli.h"
+#include "linux/namespaces.h"
 #include "linux/seccomp_filter.h"
 #include "oci/defaults.h"
 #include "runtime/activation.h"
@@ -25,23 +26,13 @@ static bool arg_no_pivot, arg_no_new_keyring, arg_detach, arg_keep, arg_rootless
 static bool arg_quiet, arg_all, arg_force;
 static int arg_preserve_fds;
 
-/* Not the initial user namespace (whose uid_map is "0 0 4294967295")? */
-static bool in_user_namespace(void)
-{
-        _cleanup_fclose_ FILE *f = fopen("/proc/self/uid_map", "re");
-        unsigned long a = 0, b = 0, n = 0;
-        if (!f || fscanf(f, "%lu %lu %lu", &a, &b, &n) != 3)
-                return false;
-        return !(a == 0 && b == 0 && n == 4294967295UL);
-}
-
 /* runc's rule: also root of a user namespace (rootless podman runs us so), unless USER=root. */
 static bool honor_xdg_runtime_dir(void)
 {
         if (geteuid() != 0)
                 return true;
         const char *user = getenv("USER");
-        return in_user_namespace() && (!user || strcmp(user, "root") != 0);
+        return lnx_in_user_namespace() && (!user || strcmp(user, "root") != 0);
 }
 
 const char *cli_state_root(const struct cli_global *g, char *buf, size_t size)

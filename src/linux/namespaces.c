@@ -197,3 +197,13 @@ int lnx_write_time_offsets(const struct oci_spec *spec, struct cella_error *err)
                 return cella_errno(err, -r, "write linux.timeOffsets to /proc/self/timens_offsets");
         return 0;
 }
+
+bool lnx_in_user_namespace(void)
+{
+        _cleanup_free_ char *map = NULL;
+        unsigned long a, b, n;
+        if (fs_read_file("/proc/self/uid_map", 4096, &map, NULL) < 0 ||
+            sscanf(map, "%lu %lu %lu", &a, &b, &n) != 3)
+                return false;
+        return !(a == 0 && b == 0 && n == 4294967295UL);
+}

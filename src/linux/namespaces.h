@@ -30,3 +30,7 @@ int lnx_write_id_maps(pid_t pid, const struct oci_spec *spec, struct cella_error
 
 /* Child side, after unshare(CLONE_NEWTIME): writes linux.timeOffsets to timens_offsets. */
 int lnx_write_time_offsets(const struct oci_spec *spec, struct cella_error *err);
+
+/* Are we in a user namespace other than the initial one (whose uid_map is "0 0 4294967295")?
+ * Rootless podman runs the runtime so, as root of its own user namespace. */
+bool lnx_in_user_namespace(void);

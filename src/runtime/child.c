@@ -128,7 +128,7 @@ static int step_rootfs(struct child *ch, struct cella_error *err)
             .bundle = c->bundle,
             .root_fd = -1,
             .dev_null_fd = null_fd,
-            .userns = oci_spec_namespace(c->spec, OCI_NS_USER) != NULL || rt_in_user_namespace(),
+            .userns = oci_spec_namespace(c->spec, OCI_NS_USER) != NULL || lnx_in_user_namespace(),
             .cgroupns = c->ns.new_cgroup || c->ns.join_fd[OCI_NS_CGROUP] >= 0,
             .cgroups = c->cg_mounts,
             .n_cgroups = c->n_cg_mounts,

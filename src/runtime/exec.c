@@ -449,16 +449,6 @@ static int prepare(struct exec_ctx *x, const char *root, struct cella_error *err
 
 /* ---- helpers shared with the init (internal.h) ---------------------------------------- */
 
-bool rt_in_user_namespace(void)
-{
-        _cleanup_free_ char *map = NULL;
-        unsigned long a, b, n;
-        if (fs_read_file("/proc/self/uid_map", 4096, &map, NULL) < 0 ||
-            sscanf(map, "%lu %lu %lu", &a, &b, &n) != 3)
-                return false;
-        return !(a == 0 && b == 0 && n == 4294967295UL);
-}
-
 int rt_switch_user(const struct oci_process *p, bool setgroups_allowed, struct cella_error *err)
 {
         _cleanup_free_ char *sg = NULL;

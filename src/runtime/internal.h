@@ -25,9 +25,6 @@ void rt_ctx_release(struct rt_ctx *c);
 
 int rt_write_pid_file(const char *path, pid_t pid, struct cella_error *err);
 
-/* Not the initial user namespace (e.g. run by rootless podman as its userns root)? (exec.c) */
-bool rt_in_user_namespace(void);
-
 /*
  * lnx_switch_user, but without setgroups(2) where the user namespace denies it (runc then
  * silently keeps the groups it has). (exec.c)
