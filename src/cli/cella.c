@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -118,7 +119,7 @@ static int run_command(const struct cli_command *c, int argc, char **argv)
         return c->run(&arg_global, argc, argv);
 }
 
-int main(int argc, char **argv, char **envp)
+int main(int argc, char **argv)
 {
         int first = cli_parse("cella", argc, argv, global_opts);
         if (first < 0)
@@ -152,7 +153,13 @@ int main(int argc, char **argv, char **envp)
         if (!c)
                 return cli_fail("unknown command \"%s\"; see cella --help", name);
         struct cella_error err = {0};
-        if (runs_container_code(name) && lnx_ensure_sealed_self(argv, envp, &err) < 0)
-                return cli_fail("%s", err.msg);
+        if (runs_container_code(name)) {
+                char buf[4096];
+                const char *root = cli_state_root(&arg_global, buf, sizeof(buf));
+                struct stat st;
+                /* The state root is the overlay's spare layer; if it is not there yet, copy. */
+                if (lnx_ensure_sealed_self(argv, stat(root, &st) == 0 ? root : NULL, &err) < 0)
+                        return cli_fail("%s", err.msg);
+        }
         return run_command(c, argc - first, argv + first);
 }

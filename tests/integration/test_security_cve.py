@@ -8,6 +8,7 @@ exist). Each docstring says how a naive runtime fails the test. Attacks that cou
 host are aimed at throwaway targets: a private copy of the runtime binary, temporary victim
 directories; host sysctls are only read and, if ever changed, restored before failing.
 """
+import errno
 import os
 import secrets
 import shutil
@@ -30,13 +31,14 @@ CORE_PATTERN = "/proc/sys/kernel/core_pattern"
 
 @pytest.fixture
 def copy_rt(workdir, state_root):
-    """The runtime under test, run from a private copy: attacks aim at this copy's bytes."""
-    binary = copy_runtime(workdir, f"cella-copy-{secrets.token_hex(4)}")
+    """The runtime under test, run from a private copy: attacks aim at this copy's bytes. The
+    copy has a directory of its own, as an installed binary has (cella's overlayfs view of its
+    binary needs a state root outside the binary's directory)."""
+    bindir = workdir / f"bin-{secrets.token_hex(4)}"
+    bindir.mkdir()
+    binary = copy_runtime(bindir, "cella-copy")
     yield BinaryRuntime(state_root, binary)
-    try:
-        os.unlink(binary)
-    except OSError:
-        pass
+    shutil.rmtree(bindir, ignore_errors=True)
 
 
 @pytest.fixture
@@ -247,6 +249,63 @@ def test_cve_2019_5736_ptrace_capable_neighbour(copy_bundles, copy_rt):
     f = wait_for_fact(attacker, "written")
     assert sha256(copy_rt.binary) == before, f"host runtime binary overwritten: {f}"
     assert not f["written"], f
+
+
+@pytest.mark.parametrize("layout", ["own-dir", "state-in-bindir"])
+def test_cve_2019_5736_init_binary_is_immutable(workdir, base_rootfs, spec_template, request,
+                                                 layout):
+    """The host's view of the attack: root on the host opens /proc/<init>/exe of a created
+    container, `start` makes the init exec away, then the handle is reopened for writing. The
+    runtime binary must be unchanged whichever way the runtime protects it. cella runs from a
+    private overlayfs view of its binary's directory (writes: EROFS) when the state root can
+    be its spare layer, else from a sealed memfd copy (writes: EPERM); "state-in-bindir" puts
+    the state root inside the binary's directory, where overlayfs refuses the layers, to
+    exercise the fallback.
+
+    A runtime whose init runs from its on-disk binary fails: the write succeeds."""
+    bindir = workdir / f"bin-{secrets.token_hex(4)}"
+    bindir.mkdir()
+    state = bindir / "state" if layout == "state-in-bindir" else workdir / "state"
+    state.mkdir(mode=0o700, exist_ok=True)
+    rt = BinaryRuntime(state, copy_runtime(bindir, "cella-copy"))
+    b = conftest.make_bundle(workdir, base_rootfs, spec_template, rt, request)
+    fd = -1
+    try:
+        before = sha256(rt.binary)
+        assert b.create(["/probe", "sleep"]).returncode == 0
+        init = rt.state(b.id)["pid"]
+        exe = os.readlink(f"/proc/{init}/exe")
+        fd = os.open(f"/proc/{init}/exe", os.O_RDONLY)
+        if IS_CELLA:
+            fstype = subprocess.run(["stat", "-f", "-c", "%T", f"/proc/self/fd/{fd}"],
+                                    capture_output=True, text=True, pass_fds=[fd]).stdout
+            if layout == "own-dir":
+                assert fstype.strip() == "overlayfs" and exe == "/cella-copy", (exe, fstype)
+            else:
+                assert exe.startswith("/memfd:cella"), exe
+        assert rt("start", b.id).returncode == 0
+        wait_for(lambda: os.readlink(f"/proc/{init}/exe") != exe, 10, "the init to exec")
+        written = None
+        try:
+            w = os.open(f"/proc/self/fd/{fd}", os.O_WRONLY | os.O_APPEND)
+            try:
+                written = os.write(w, b"CELLA-5736-PWNED")
+            finally:
+                os.close(w)
+        except OSError as e:
+            written = e.errno
+        assert sha256(rt.binary) == before, "host runtime binary overwritten"
+        if IS_CELLA:
+            want = errno.EROFS if layout == "own-dir" else errno.EPERM
+            assert written == want, f"write through the init's exe: {written}"
+    finally:
+        if fd >= 0:
+            os.close(fd)
+        b.cleanup()
+        found = conftest.wait_for_no_leaks(b)
+        shutil.rmtree(b.path, ignore_errors=True)
+        shutil.rmtree(bindir, ignore_errors=True)
+    assert not found, "left behind after delete -f:\n" + "\n".join(found)
 
 
 ATTACK_SCRIPT = r"""
