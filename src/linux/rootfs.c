@@ -110,6 +110,12 @@ static int mount_cgroups(struct lnx_rootfs *r, int target_fd, const char *dest, 
 {
         char tpath[32];
         bool v2_only = r->n_cgroups == 1 && r->cgroups[0].v2;
+        if (r->before_cgroup_mount) {
+                int rc = r->before_cgroup_mount(r->hook_arg, err);
+                r->before_cgroup_mount = NULL;
+                if (rc < 0)
+                        return rc;
+        }
         if (v2_only) {
                 if (mount("cgroup2", fs_fd_path(target_fd, tpath), "cgroup2", flags, NULL) < 0)
                         return cella_errno(err, errno, "mount cgroup2 on \"%s\"", dest);

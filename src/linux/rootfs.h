@@ -34,6 +34,12 @@ struct lnx_rootfs {
         bool cgroupns;
         const struct lnx_cgroup_mount *cgroups;
         size_t n_cgroups;
+        /*
+         * Called once, before the first "cgroup" mount (NULL: nothing to wait for). The
+         * runtime joins the container's cgroup while the mounts before it are made.
+         */
+        int (*before_cgroup_mount)(void *arg, struct cella_error *err);
+        void *hook_arg;
 };
 
 int lnx_rootfs_prepare(struct lnx_rootfs *r, struct cella_error *err);

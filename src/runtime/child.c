@@ -49,6 +49,7 @@ struct child {
         int pty_slave;
         char exe[PATH_MAX];
         char **env; /* process.env, plus HOME when it was missing */
+        bool in_cgroup;
 };
 
 static int wait_for(struct child *ch, enum rt_sync_type type, struct cella_error *err)
@@ -70,8 +71,6 @@ static int step_namespaces(struct child *ch, struct cella_error *err)
             (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
                 return cella_errno(err, errno,
                                    "become root in the user namespace (is uid/gid 0 mapped?)");
-        if (ns->new_cgroup && unshare(CLONE_NEWCGROUP) < 0)
-                return cella_errno(err, errno, "create cgroup namespace");
         if (ns->new_time) {
                 if (unshare(CLONE_NEWTIME) < 0)
                         return cella_errno(err, errno, "create time namespace");
@@ -92,11 +91,33 @@ static int step_process_limits(struct child *ch, struct cella_error *err)
         int r = lnx_set_rlimits(p, err);
         if (r == 0)
                 r = lnx_set_oom_score_adj(p, err);
-        if (r == 0)
-                r = lnx_sched_apply(p, err); /* real-time policies need our capabilities */
         if (r == 0 && !ch->c->opts->no_new_keyring)
                 r = lnx_new_session_keyring(ch->c->id, err);
         return r;
+}
+
+/*
+ * The runtime creates and joins our cgroup while we mount (create.c): wait for it before what
+ * depends on it. A cgroup namespace is rooted at the cgroup we are in; a real-time or deadline
+ * task may be refused a move between cgroups, so the scheduler policy comes after it too (and
+ * before the user switch: real-time policies need our capabilities).
+ */
+static int await_cgroup(struct child *ch, struct cella_error *err)
+{
+        if (ch->in_cgroup)
+                return 0;
+        int r = wait_for(ch, RT_SYNC_CGROUP, err);
+        if (r < 0)
+                return r;
+        ch->in_cgroup = true;
+        if (ch->c->ns.new_cgroup && unshare(CLONE_NEWCGROUP) < 0)
+                return cella_errno(err, errno, "create cgroup namespace");
+        return lnx_sched_apply(&ch->c->spec->process, err);
+}
+
+static int before_cgroup_mount(void *ch, struct cella_error *err)
+{
+        return await_cgroup(ch, err);
 }
 
 /*
@@ -132,6 +153,8 @@ static int step_rootfs(struct child *ch, struct cella_error *err)
             .cgroupns = c->ns.new_cgroup || c->ns.join_fd[OCI_NS_CGROUP] >= 0,
             .cgroups = c->cg_mounts,
             .n_cgroups = c->n_cg_mounts,
+            .before_cgroup_mount = before_cgroup_mount,
+            .hook_arg = ch,
         };
         int r = lnx_rootfs_prepare(&ch->rootfs, err);
         if (r < 0)
@@ -142,6 +165,12 @@ static int step_rootfs(struct child *ch, struct cella_error *err)
         if (cwd < 0)
                 return cella_err_prefix(err, "process.cwd \"%s\"", c->spec->process.cwd);
         return 0;
+}
+
+/* Without "cgroup" mounts the wait comes after the mounts. */
+static int step_cgroup(struct child *ch, struct cella_error *err)
+{
+        return await_cgroup(ch, err);
 }
 
 static int step_console(struct child *ch, struct cella_error *err)
@@ -274,8 +303,9 @@ typedef int (*child_step)(struct child *ch, struct cella_error *err);
 
 /* In order; seccomp last (with no_new_privs), so the runtime's own setup is not filtered. */
 static const child_step steps[] = {
-    step_namespaces, step_process_limits, step_rootfs,   step_console,  step_hooks,
-    step_pivot,      step_seccomp_early,  step_identity, step_lockdown, step_seccomp_last,
+    step_namespaces, step_process_limits, step_rootfs,       step_cgroup,
+    step_console,    step_hooks,          step_pivot,        step_seccomp_early,
+    step_identity,   step_lockdown,       step_seccomp_last,
 };
 
 /* Blocks until `cella start` writes to exec.fifo: poll(2) sleeps, no busy-waiting. */

@@ -26,6 +26,7 @@ struct rt_ctx {
         struct lnx_ns_plan ns;
         struct cgroup cg;
         bool cg_created;
+        bool cg_early; /* made before clone (rootless), not while the init sets up */
         struct lnx_cgroup_mount cg_mounts[CG_MAX_HIERARCHIES];
         char cg_names[CG_MAX_HIERARCHIES][64];
         char cg_options[CG_MAX_HIERARCHIES][256];

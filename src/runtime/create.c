@@ -6,6 +6,7 @@
  */
 #include <fcntl.h>
 #include <libgen.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -214,6 +215,17 @@ static void plan_cgroup_mounts(struct rt_ctx *c)
         c->n_cg_mounts = cg->n_h;
 }
 
+/* Creates the container's cgroup and applies linux.resources (not yet joined). */
+static int make_cgroup(struct rt_ctx *c, struct cella_error *err)
+{
+        int r = cg_create(&c->cg, err);
+        if (r < 0)
+                return r;
+        c->cg_created = true;
+        return cg_apply_resources(
+            &c->cg, c->spec->linux_.has_resources ? &c->spec->linux_.resources : NULL, err);
+}
+
 static int prepare(struct rt_ctx *c, const char *root, int *ret_peer, struct cella_error *err)
 {
         int r = resolve_paths(c, err);
@@ -237,16 +249,17 @@ static int prepare(struct rt_ctx *c, const char *root, int *ret_peer, struct cel
         const char *cg_path = c->spec->linux_.cgroups_path;
         r = c->opts->systemd_cgroup ? cg_init_systemd(&c->cg, cg_path, c->id, err)
                                     : cg_init(&c->cg, cg_path, c->id, err);
+        if (r < 0)
+                return r;
+        /*
+         * Rootless cgroups drop the hierarchies we may not use while they are made and joined,
+         * and the init plans its cgroup mounts from the list at clone time: settle it first.
+         */
+        c->cg_early = c->cg.rootless;
+        if (c->cg_early)
+                r = make_cgroup(c, err);
         if (r == 0)
-                r = cg_create(&c->cg, err);
-        if (r < 0)
-                return r;
-        c->cg_created = true;
-        r = cg_apply_resources(
-            &c->cg, c->spec->linux_.has_resources ? &c->spec->linux_.resources : NULL, err);
-        if (r < 0)
-                return r;
-        r = prepare_seccomp(c, err);
+                r = prepare_seccomp(c, err);
         if (r < 0)
                 return r;
         plan_cgroup_mounts(c);
@@ -402,15 +415,54 @@ static int forward_notify_fd(struct rt_ctx *c, struct cella_error *err)
         return rt_sync_send(c->sync_fd[0], RT_SYNC_SECCOMP_FD_DONE, 0, NULL);
 }
 
+/*
+ * A step of ours failed while the init was running: if the init failed first (it died, or
+ * reported an error), that is the cause and says more than, say, a pid that is gone.
+ */
+static int init_failed_first(struct rt_ctx *c, int r, struct cella_error *err)
+{
+        struct pollfd p = {.fd = c->sync_fd[0], .events = POLLIN};
+        if (poll(&p, 1, 0) != 1)
+                return r;
+        struct rt_sync_msg m;
+        struct cella_error init_err = {0};
+        int ir = recv_expect(c, &m, &init_err);
+        if (ir == 0)
+                return r;
+        *err = init_err;
+        return ir;
+}
+
+/*
+ * The first write of a pid into a cgroup v1 cgroup.procs waits for an RCU grace period
+ * (cgroup_threadgroup_rwsem; ~1.5-10 ms), and creating the cgroup (a cpuset flips a static
+ * key) costs milliseconds too. The init does not need its cgroup until its first "cgroup"
+ * mount (or the end of its mounts), so it gets GO first and builds its rootfs meanwhile; it
+ * waits for CGROUP before that point. What the init allocates before joining is charged to
+ * our cgroup, not the container's (docs/benchmarks.md).
+ */
+static int join_cgroup(struct rt_ctx *c, struct cella_error *err)
+{
+        int r = c->cg_early ? 0 : make_cgroup(c, err);
+        if (r == 0)
+                r = cg_enter(&c->cg, c->pid, err);
+        if (r == 0) {
+                r = rt_sync_send(c->sync_fd[0], RT_SYNC_CGROUP, 0, NULL);
+                if (r < 0)
+                        r = cella_errno(err, -r, "signal the container init");
+        }
+        return r < 0 ? init_failed_first(c, r, err) : 0;
+}
+
 /* Drives the init through setup until it reports READY. */
 static int converse(struct rt_ctx *c, struct cella_error *err)
 {
-        int r = cg_enter(&c->cg, c->pid, err);
+        int r = rt_sync_send(c->sync_fd[0], RT_SYNC_GO, 0, NULL);
+        if (r < 0)
+                return init_failed_first(c, cella_errno(err, -r, "signal the container init"), err);
+        r = join_cgroup(c, err);
         if (r < 0)
                 return r;
-        r = rt_sync_send(c->sync_fd[0], RT_SYNC_GO, 0, NULL);
-        if (r < 0)
-                return cella_errno(err, -r, "signal the container init");
         for (;;) {
                 struct rt_sync_msg m;
                 r = recv_expect(c, &m, err);

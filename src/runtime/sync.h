@@ -9,8 +9,13 @@
  *   ---------------------                      ----------------------
  *                                              [slow path: setns by path, unshare, fork;
  *                  <------------------ PID      the intermediate reports the init's pid]
- *   write id maps, join cgroup
- *   GO  ------------------------------------>  mounts, devices, console
+ *   write id maps
+ *   GO  ------------------------------------>  namespaces, rlimits, mounts ...
+ *   create the cgroup, apply resources,
+ *   write the pid (meanwhile)
+ *   CGROUP  -------------------------------->  ... waited for before the first "cgroup"
+ *                                              mount (else after the devices): cgroup ns,
+ *                                              scheduler; the rest of the mounts, console
  *                  <------------------ HOOKS    (only when prestart/createRuntime/
  *   run prestart + createRuntime hooks          createContainer hooks exist)
  *   HOOKS_DONE  ---------------------------->  pivot_root, masks, sysctl, user, caps, seccomp
@@ -36,6 +41,7 @@ enum rt_sync_type {
         RT_SYNC_ERROR,
         RT_SYNC_SECCOMP_FD, /* followed by one SCM_RIGHTS message carrying the fd */
         RT_SYNC_SECCOMP_FD_DONE,
+        RT_SYNC_CGROUP, /* the init is in its cgroup */
 };
 
 struct rt_sync_msg {

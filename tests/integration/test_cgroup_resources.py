@@ -159,3 +159,33 @@ def test_bad_unified_key_is_refused(bundle):
     assert "linux.resources.unified" in r.stderr, r.stderr
     assert os.path.exists("/etc/passwd")
     bundle.assert_no_leaks()
+
+
+# --- the cgroup is made and joined while the init already sets up (docs/benchmarks.md) -------
+
+def test_cgroup_failure_while_init_sets_up_leaves_nothing(bundle):
+    """cella creates and joins the container's cgroup while the init already builds its
+    rootfs. A failure there (here mkdir fails: the path goes through a cgroup.procs file) must
+    still fail create, kill and reap the init, and leave no state, cgroup or process behind.
+    A runtime that forgets the running init leaks it."""
+    bundle.config["linux"]["cgroupsPath"] = f"/cgroup.procs/{bundle.id}"
+    for _ in range(3):
+        r = bundle.create(["/probe", "sleep"])
+        assert r.returncode != 0
+        if IS_CELLA:
+            assert "cgroup.procs" in r.stderr and "Not a directory" in r.stderr, r.stderr
+        bundle.assert_no_leaks()
+
+
+@pytest.mark.skipif(not IS_CELLA, reason="error wording is cella's")
+def test_init_error_is_reported_not_the_cgroup_join(bundle):
+    """The init fails at its first mount while cella is still making and joining its cgroup.
+    The init's own error must be reported, not a cgroup write for a pid that is gone or a
+    broken sync socket, and nothing may be left behind."""
+    bundle.config["mounts"].insert(0, {"destination": "/cella-bad", "type": "cella-nosuchfs",
+                                       "source": "none"})
+    for _ in range(5):
+        r = bundle.create(["/probe", "sleep"])
+        assert r.returncode != 0
+        assert "cella-nosuchfs" in r.stderr and "mounts[0]" in r.stderr, r.stderr
+        bundle.assert_no_leaks()
