@@ -25,6 +25,7 @@
 #include "base/fs.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "base/prefault.h"
 #include "linux/mounts.h"
 #include "linux/namespaces.h"
 #include "linux/schedule.h"
@@ -353,6 +354,8 @@ static int spawn(struct rt_ctx *c, struct cella_error *err)
         if (pid < 0)
                 return cella_errno(err, errno, "clone the container init (namespaces %#x)",
                                    c->ns.clone_flags);
+        /* Both sides now write to shared copy-on-write pages: break the sharing in bulk. */
+        prefault_writable(48 * 1024, 64 * 1024);
         if (pid == 0) {
                 if (slow)
                         intermediate_main(c);
