@@ -312,11 +312,7 @@ static void reset_signals(void)
         sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/*
- * Fds the caller of cella left open (not --preserve-fds) must not stay reachable through our
- * /proc/PID/fd while we set up (CVE-2024-21626 class): close all but ours right away.
- */
-static void close_inherited_fds(const struct rt_ctx *c)
+void rt_close_inherited_fds(const struct rt_ctx *c)
 {
         int keep[OCI_NS_COUNT + 4], n = 0;
         keep[n++] = c->sync_fd[1];
@@ -328,7 +324,7 @@ static void close_inherited_fds(const struct rt_ctx *c)
         DIR *d = opendir("/proc/self/fd");
         if (!d)
                 return;
-        int first = 3 + c->opts->preserve_fds;
+        int first = 3 + c->opts->listen_fds + c->opts->preserve_fds;
         struct dirent *de;
         while ((de = readdir(d))) {
                 int fd = atoi(de->d_name);
@@ -355,7 +351,7 @@ _Noreturn void rt_child_main(struct rt_ctx *c)
         close(c->sync_fd[0]);
         close(c->dir_fd);
         close(c->root_fd);
-        close_inherited_fds(c);
+        rt_close_inherited_fds(c);
         if (wait_for(&ch, RT_SYNC_GO, &err) < 0)
                 _exit(1); /* the parent is gone or failed: nobody to report to */
         for (size_t i = 0; i < ARRAY_SIZE(steps); i++)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -277,6 +278,12 @@ _Noreturn static void intermediate_main(struct rt_ctx *c)
         struct cella_error err = {0};
         int flags = c->ns.clone_flags;
         bool new_user = flags & CLONE_NEWUSER;
+        /* Before joining anything: nothing in a joined namespace may reach our host fds. */
+        rt_close_inherited_fds(c);
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+                cella_errno(&err, errno, "prctl(PR_SET_DUMPABLE)");
+                goto fail;
+        }
         if (lnx_ns_join(&c->ns, &err) < 0)
                 goto fail;
         if (new_user) {

@@ -23,6 +23,13 @@ int rt_create_ctx(struct rt_ctx *c, const char *root, const char *id,
                   const struct rt_create_opts *o, int *ret_console_peer, struct cella_error *err);
 void rt_ctx_release(struct rt_ctx *c);
 
+/*
+ * Fds the caller of cella left open (not LISTEN_FDS or --preserve-fds) must not stay
+ * reachable through our /proc/PID/fd while we set up (CVE-2024-21626 class): the init and the
+ * intermediate close all but theirs right away. (child.c)
+ */
+void rt_close_inherited_fds(const struct rt_ctx *c);
+
 int rt_write_pid_file(const char *path, pid_t pid, struct cella_error *err);
 
 /*
