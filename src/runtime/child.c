@@ -195,28 +195,11 @@ static int step_pivot(struct child *ch, struct cella_error *err)
 
 static int step_identity(struct child *ch, struct cella_error *err)
 {
-        const struct oci_process *p = &ch->c->spec->process;
-        int r = 0;
-        if (p->has_capabilities)
-                r = lnx_caps_drop_bounding(&p->capabilities, err);
-        if (r == 0)
-                r = rt_switch_user(p, ch->c->setgroups_allowed, err);
-        if (r == 0 && p->has_capabilities)
-                r = lnx_caps_apply(&p->capabilities, err);
-        if (r < 0)
-                return r;
-        r = lnx_chdir_in_root(p->cwd, err);
-        if (r < 0)
-                return r;
-        if (ch->pty_slave >= 0) {
+        int r = rt_assume_identity(&ch->c->spec->process, ch->c->setgroups_allowed, &ch->env,
+                                   ch->exe, sizeof(ch->exe), err);
+        if (r == 0 && ch->pty_slave >= 0)
                 r = lnx_terminal_make_controlling(ch->pty_slave, err);
-                if (r < 0)
-                        return r;
-        }
-        ch->env = lnx_env_with_home(p);
-        if (!ch->env)
-                return cella_err(err, ENOMEM, "out of memory");
-        return lnx_find_executable(p, ch->exe, sizeof(ch->exe), err);
+        return r;
 }
 
 static int step_lockdown(struct child *ch, struct cella_error *err)

@@ -447,7 +447,8 @@ static int prepare(struct exec_ctx *x, const char *root, struct cella_error *err
 
 /* ---- helpers shared with the init (internal.h) ---------------------------------------- */
 
-int rt_switch_user(const struct oci_process *p, bool setgroups_allowed, struct cella_error *err)
+/* lnx_switch_user, but without setgroups(2) where the user namespace denies it. */
+static int switch_user(const struct oci_process *p, bool setgroups_allowed, struct cella_error *err)
 {
         _cleanup_free_ char *sg = NULL;
         if (fs_read_file("/proc/self/setgroups", 64, &sg, NULL) < 0 || strncmp(sg, "deny", 4) != 0)
@@ -455,6 +456,27 @@ int rt_switch_user(const struct oci_process *p, bool setgroups_allowed, struct c
         struct oci_process view = *p;
         view.user.n_additional_gids = 0;
         return lnx_switch_user(&view, false, err);
+}
+
+int rt_assume_identity(const struct oci_process *p, bool setgroups_allowed, char ***ret_env,
+                       char *exe, size_t exe_size, struct cella_error *err)
+{
+        int r = 0;
+        if (p->has_capabilities)
+                r = lnx_caps_drop_bounding(&p->capabilities, err);
+        if (r == 0)
+                r = switch_user(p, setgroups_allowed, err);
+        if (r == 0 && p->has_capabilities)
+                r = lnx_caps_apply(&p->capabilities, err);
+        if (r == 0)
+                r = lnx_chdir_in_root(p->cwd, err);
+        if (r < 0)
+                return r;
+        char **env = lnx_env_with_home(p);
+        if (!env)
+                return cella_err(err, ENOMEM, "out of memory");
+        *ret_env = env;
+        return lnx_find_executable(p, exe, exe_size, err);
 }
 
 /* ---- the process (child side) ----------------------------------------------------------- */
@@ -540,23 +562,8 @@ static int step_seccomp_early(struct exec_ctx *x, struct cella_error *err)
 
 static int step_identity(struct exec_ctx *x, struct cella_error *err)
 {
-        const struct oci_process *p = x->proc;
-        int r = 0;
-        if (p->has_capabilities)
-                r = lnx_caps_drop_bounding(&p->capabilities, err);
-        if (r == 0)
-                r = rt_switch_user(p, x->setgroups_allowed, err);
-        if (r == 0 && p->has_capabilities)
-                r = lnx_caps_apply(&p->capabilities, err);
-        if (r < 0)
-                return r;
-        r = lnx_chdir_in_root(p->cwd, err);
-        if (r < 0)
-                return r;
-        x->env = lnx_env_with_home(p);
-        if (!x->env)
-                return cella_err(err, ENOMEM, "out of memory");
-        return lnx_find_executable(p, x->exe, sizeof(x->exe), err);
+        return rt_assume_identity(x->proc, x->setgroups_allowed, &x->env, x->exe, sizeof(x->exe),
+                                  err);
 }
 
 static int step_lockdown(struct exec_ctx *x, struct cella_error *err)
