@@ -121,7 +121,7 @@ static char *read_image_file(int rootfs_fd, const char *path)
         struct stat st;
         /* Only a regular file: a FIFO or device planted as /etc/passwd must not block us. */
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-            img_read_fd_all(fd, 1 << 20, &buf, &len) < 0)
+            fs_read_fd(fd, 1 << 20, &buf, &len) < 0)
                 return NULL;
         return buf;
 }
