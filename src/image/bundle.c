@@ -120,8 +120,7 @@ static char *read_image_file(int rootfs_fd, const char *path)
         size_t len;
         struct stat st;
         /* Only a regular file: a FIFO or device planted as /etc/passwd must not block us. */
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-            fs_read_fd(fd, 1 << 20, &buf, &len) < 0)
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fs_read_fd(fd, 1 << 20, &buf, &len) < 0)
                 return NULL;
         return buf;
 }
