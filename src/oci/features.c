@@ -31,6 +31,7 @@ static const char *const mount_options[] = {
     "diratime",
     "dirsync",
     "exec",
+    "idmap",
     "iversion",
     "lazytime",
     "loud",
@@ -53,6 +54,7 @@ static const char *const mount_options[] = {
     "rdiratime",
     "relatime",
     "remount",
+    "ridmap",
     "rexec",
     "rnoatime",
     "rnodev",
@@ -123,8 +125,8 @@ static struct json_object *linux_features(void)
         json_object_object_add(l, "selinux", enabled_json(false));
         json_object_object_add(l, "intelRdt", enabled_json(false));
         struct json_object *ext = json_object_new_object();
-        /* Idmapped mounts are not implemented yet: say so (and create refuses the options). */
-        json_object_object_add(ext, "idmap", enabled_json(false));
+        /* idmap/ridmap and mount uidMappings (mount_setattr(MOUNT_ATTR_IDMAP), Linux 5.12). */
+        json_object_object_add(ext, "idmap", enabled_json(true));
         json_object_object_add(l, "mountExtensions", ext);
         return l;
 }

@@ -132,6 +132,7 @@ static int step_rootfs(struct child *ch, struct cella_error *err)
             .cgroupns = c->ns.new_cgroup || c->ns.join_fd[OCI_NS_CGROUP] >= 0,
             .cgroups = c->cg_mounts,
             .n_cgroups = c->n_cg_mounts,
+            .idmapped = c->idmapped,
         };
         int r = lnx_rootfs_prepare(&ch->rootfs, err);
         if (r < 0)
@@ -314,6 +315,8 @@ void rt_close_inherited_fds(const struct rt_ctx *c)
                 bool mine = fd == dirfd(d) || fd < first || de->d_name[0] == '.';
                 for (int i = 0; i < n && !mine; i++)
                         mine = keep[i] == fd;
+                for (size_t i = 0; c->idmapped && i < c->spec->n_mounts && !mine; i++)
+                        mine = c->idmapped[i] == fd;
                 if (!mine)
                         close(fd);
         }

@@ -248,6 +248,8 @@ static int prepare(struct rt_ctx *c, const char *root, int *ret_peer, struct cel
         if (r < 0)
                 return r;
         r = prepare_seccomp(c, err);
+        if (r == 0)
+                r = lnx_rootfs_idmapped_sources(c->spec, c->bundle, &c->idmapped, err);
         if (r < 0)
                 return r;
         plan_cgroup_mounts(c);
@@ -496,6 +498,8 @@ void rt_ctx_release(struct rt_ctx *c)
         cg_free(&c->cg);
         lnx_seccomp_free(c->seccomp);
         c->seccomp = NULL;
+        lnx_rootfs_idmapped_close(c->idmapped, c->spec ? c->spec->n_mounts : 0);
+        c->idmapped = NULL;
         oci_spec_free(c->spec);
         c->spec = NULL;
 }
