@@ -584,6 +584,8 @@ static int snapshot_into(struct img_store *st, struct img_source *src,
                 r = mount_snapshot(&t, want, res, err);
         if (r == 0)
                 r = write_spec_fd(dfd, t.rootfs_fd, image, opts, t.annotation, err);
+        if (r == 0)
+                r = img_store_note_bundle(st, dir, lowers, err);
         if (t.rootfs_fd >= 0)
                 close(t.rootfs_fd);
         free(t.annotation);

@@ -56,7 +56,8 @@ int img_overlay_options(char *const *lowers, const char *dir, bool userxattr, ch
 int img_overlay_mount_native(const char *opts, const char *target, struct cella_error *err)
 {
         if (mount("overlay", target, "overlay", 0, opts) < 0)
-                return cella_errno(err, errno, "mount overlay on \"%s\"", target);
+                return cella_errno(err, errno, "mount overlay on \"%s\"%s", target,
+                                   errno == EINVAL ? " (the kernel log says why)" : "");
         return 0;
 }
 

@@ -102,6 +102,10 @@ int lnx_overlay_parse(const char *value, bool userns, struct lnx_overlay *o,
                       struct cella_error *err)
 {
         memset(o, 0, sizeof(*o));
+        if (!*value)
+                return cella_err(err, EINVAL,
+                                 ANN " is empty (expected lowerdir=DIR[:DIR...][,upperdir=DIR,"
+                                     "workdir=DIR][,userxattr])");
         if (strlen(value) >= sizeof(o->buf) - sizeof(",userxattr"))
                 return cella_err(err, E2BIG,
                                  ANN ": the value exceeds the %zu bytes overlay "

@@ -147,6 +147,10 @@ struct json_object *oci_features(void)
         struct json_object *ann = json_object_new_object();
         json_object_object_add(ann, "io.github.cella.version",
                                json_object_new_string(CELLA_VERSION));
+        /* Annotations the runtime acts on, with the form of their value (linux/overlay.h). */
+        json_object_object_add(
+            ann, "io.cella.rootfs.overlay",
+            json_object_new_string("lowerdir=DIR[:DIR...][,upperdir=DIR,workdir=DIR][,userxattr]"));
         json_object_object_add(f, "annotations", ann);
         return f;
 }
