@@ -233,6 +233,9 @@ int fs_rm_rf_at(int dirfd, const char *name, dev_t dev)
         if (st.st_dev != dev)
                 return -EXDEV; /* a mount point: never descend into another filesystem */
         int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        /* A directory of ours we may not read (overlayfs leaves work/work mode 000): allow. */
+        if (fd < 0 && errno == EACCES && fchmodat(dirfd, name, 0700, 0) == 0)
+                fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
         DIR *d = fdopendir(fd);

@@ -16,6 +16,7 @@
 #include "linux/devices.h"
 #include "linux/mounts.h"
 #include "linux/namespaces.h"
+#include "linux/overlay.h"
 
 static int mount_setattr_fd(int fd, bool recursive, uint64_t set, uint64_t clr)
 {
@@ -391,8 +392,12 @@ int lnx_rootfs_prepare(struct lnx_rootfs *r, struct cella_error *err)
                                    r->spec->linux_.rootfs_propagation
                                        ? r->spec->linux_.rootfs_propagation
                                        : "rslave");
-        /* pivot_root needs the new root to be a mount point. */
-        if (mount(r->rootfs, r->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+        /* pivot_root needs the new root to be a mount point: the bundle's overlay (see
+         * linux/overlay.h) or a bind of root.path onto itself. */
+        int ov = lnx_overlay_mount_rootfs(r->spec, r->rootfs, r->userns, err);
+        if (ov < 0)
+                return ov;
+        if (ov == 0 && mount(r->rootfs, r->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return cella_errno(err, errno, "bind mount rootfs \"%s\"", r->rootfs);
         r->root_fd = open(r->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (r->root_fd < 0)
