@@ -3,7 +3,6 @@
 the parent prepares each source as a detached tree with mount_setattr(MOUNT_ATTR_IDMAP), the init
 attaches it. Ownership on disk never changes; what the container sees and writes is mapped."""
 import os
-import subprocess
 
 import pytest
 
@@ -13,17 +12,9 @@ MAPS = [{"containerID": 0, "hostID": 100000, "size": 65536}]
 
 
 @pytest.fixture
-def src(workdir, request):
-    """A host directory owned by root with a root-owned file, and a tmpfs submount."""
-    d = workdir / f"idmap-{request.node.name[:24]}-{os.getpid()}"
-    (d / "sub").mkdir(parents=True)
-    (d / "f").write_text("x")
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "idmapsub", str(d / "sub")],
-                   check=True)
-    (d / "sub" / "g").write_text("y")
-    yield d
-    subprocess.run(["umount", "-l", str(d / "sub")], check=False)
-    subprocess.run(["rm", "-rf", str(d)], check=False)
+def src(host_tree):
+    """host_tree (conftest): root-owned "file" and a tmpfs submount "sub" holding "inner"."""
+    return host_tree
 
 
 def userns(bundle):
@@ -40,10 +31,10 @@ def bind(bundle, src, options, **extra):
 def test_mount_mappings_apply(bundle, src):
     maps = [{"containerID": 0, "hostID": 4242, "size": 1}]
     bind(bundle, src, ["bind", "idmap"], uidMappings=maps, gidMappings=maps)
-    f = bundle.probe("stat", "/mnt/f", "stat", "/mnt")
-    assert (f["stat:/mnt/f"]["uid"], f["stat:/mnt/f"]["gid"]) == (4242, 4242)
+    f = bundle.probe("stat", "/mnt/file", "stat", "/mnt")
+    assert (f["stat:/mnt/file"]["uid"], f["stat:/mnt/file"]["gid"]) == (4242, 4242)
     assert f["stat:/mnt"]["uid"] == 4242
-    assert os.stat(src / "f").st_uid == 0
+    assert os.stat(src / "file").st_uid == 0
 
 
 def test_container_maps_borrowed_in_a_user_namespace(bundle, src):
@@ -52,8 +43,8 @@ def test_container_maps_borrowed_in_a_user_namespace(bundle, src):
     and what container root writes lands on disk as host root."""
     userns(bundle)
     bind(bundle, src, ["bind", "idmap"])
-    f = bundle.probe("stat", "/mnt/f", "write", "/mnt/new", "stat", "/mnt/new")
-    assert f["stat:/mnt/f"]["uid"] == 0, f
+    f = bundle.probe("stat", "/mnt/file", "write", "/mnt/new", "stat", "/mnt/new")
+    assert f["stat:/mnt/file"]["uid"] == 0, f
     assert f["stat:/mnt/new"]["uid"] == 0, f
     st = os.stat(src / "new")
     assert (st.st_uid, st.st_gid) == (0, 0)
@@ -63,17 +54,17 @@ def test_without_idmap_files_are_unmapped_in_a_user_namespace(bundle, src):
     """The control for the test above: the difference is the idmapping, not the setup."""
     userns(bundle)
     bind(bundle, src, ["rbind"])  # a user namespace may not bind a tree without its submounts
-    f = bundle.probe("stat", "/mnt/f")
-    assert f["stat:/mnt/f"]["uid"] == 65534
+    f = bundle.probe("stat", "/mnt/file")
+    assert f["stat:/mnt/file"]["uid"] == 65534
 
 
 @pytest.mark.parametrize("option,sub_mapped", [("idmap", False), ("ridmap", True)])
 def test_ridmap_maps_submounts(bundle, src, option, sub_mapped):
     maps = [{"containerID": 0, "hostID": 4242, "size": 1}]
     bind(bundle, src, ["rbind", option], uidMappings=maps, gidMappings=maps)
-    f = bundle.probe("stat", "/mnt/f", "stat", "/mnt/sub/g")
-    assert f["stat:/mnt/f"]["uid"] == 4242
-    assert f["stat:/mnt/sub/g"]["uid"] == (4242 if sub_mapped else 0), f
+    f = bundle.probe("stat", "/mnt/file", "stat", "/mnt/sub/inner")
+    assert f["stat:/mnt/file"]["uid"] == 4242
+    assert f["stat:/mnt/sub/inner"]["uid"] == (4242 if sub_mapped else 0), f
 
 
 def test_idmapped_mount_keeps_other_options(bundle, src):
