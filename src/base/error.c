@@ -14,8 +14,17 @@ static int verr(struct cella_error *err, int code, int with_strerror, const char
                 return -code;
         err->code = code;
         int n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-        if (with_strerror && n >= 0 && (size_t)n < sizeof(err->msg))
-                snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", strerror(code));
+        if (!with_strerror || n < 0)
+                return -code;
+        /* The reason matters most: keep it whole, cutting the message (with "...") instead. */
+        char reason[128];
+        size_t rlen = (size_t)snprintf(reason, sizeof(reason), ": %s", strerror(code));
+        size_t room = sizeof(err->msg) - 1 - rlen;
+        if ((size_t)n > room) {
+                n = (int)room;
+                memcpy(err->msg + room - 3, "...", 3);
+        }
+        memcpy(err->msg + n, reason, rlen + 1);
         return -code;
 }
 

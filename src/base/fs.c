@@ -115,18 +115,15 @@ int fs_ensure_in_root(int root_fd, const char *path, bool is_dir, struct cella_e
         return fd;
 }
 
-int fs_read_file_at(int dirfd, const char *path, size_t max_size, char **ret_buf, size_t *ret_len)
+int fs_read_fd(int fd, size_t max_size, char **ret_buf, size_t *ret_len)
 {
-        _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
         size_t cap = 4096, len = 0;
         _cleanup_free_ char *buf = malloc(cap + 1);
         if (!buf)
                 return -ENOMEM;
         for (;;) {
                 if (len == cap) {
-                        if (cap >= max_size)
+                        if (cap > max_size)
                                 return -EFBIG;
                         cap *= 2;
                         char *nb = realloc(buf, cap + 1);
@@ -150,6 +147,14 @@ int fs_read_file_at(int dirfd, const char *path, size_t max_size, char **ret_buf
                 *ret_len = len;
         *ret_buf = TAKE_PTR(buf);
         return 0;
+}
+
+int fs_read_file_at(int dirfd, const char *path, size_t max_size, char **ret_buf, size_t *ret_len)
+{
+        _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        return fs_read_fd(fd, max_size, ret_buf, ret_len);
 }
 
 int fs_read_file(const char *path, size_t max_size, char **ret_buf, size_t *ret_len)
@@ -218,7 +223,7 @@ int fs_replace_at(int dirfd, const char *name, const char *buf, size_t len, mode
         return replace_at(dirfd, name, buf, len, mode, false);
 }
 
-static int rm_rf_at(int dirfd, const char *name, dev_t dev)
+int fs_rm_rf_at(int dirfd, const char *name, dev_t dev)
 {
         struct stat st;
         if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -228,6 +233,9 @@ static int rm_rf_at(int dirfd, const char *name, dev_t dev)
         if (st.st_dev != dev)
                 return -EXDEV; /* a mount point: never descend into another filesystem */
         int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        /* A directory of ours we may not read (overlayfs leaves work/work mode 000): allow. */
+        if (fd < 0 && errno == EACCES && fchmodat(dirfd, name, 0700, 0) == 0)
+                fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
         DIR *d = fdopendir(fd);
@@ -240,7 +248,7 @@ static int rm_rf_at(int dirfd, const char *name, dev_t dev)
         while ((de = readdir(d))) {
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
-                int q = rm_rf_at(fd, de->d_name, dev);
+                int q = fs_rm_rf_at(fd, de->d_name, dev);
                 if (q < 0 && r == 0)
                         r = q;
         }
@@ -255,7 +263,7 @@ int fs_rm_rf(const char *path)
         struct stat st;
         if (lstat(path, &st) < 0)
                 return errno == ENOENT ? 0 : -errno;
-        return rm_rf_at(AT_FDCWD, path, st.st_dev);
+        return fs_rm_rf_at(AT_FDCWD, path, st.st_dev);
 }
 
 bool fs_is_dir(const char *path)

@@ -32,7 +32,9 @@ int fs_ensure_in_root(int root_fd, const char *path, bool is_dir, struct cella_e
 /* "/proc/self/fd/N", the way to hand an fd to mount(2) and friends. buf: at least 32 bytes. */
 const char *fs_fd_path(int fd, char buf[static 32]);
 
-/* Reads a whole file (max_size cap) into a NUL-terminated malloc'd buffer. */
+/* Reads fd to its end into a NUL-terminated malloc'd buffer; -EFBIG past max_size bytes. */
+int fs_read_fd(int fd, size_t max_size, char **ret_buf, size_t *ret_len);
+/* The same for a whole file. */
 int fs_read_file(const char *path, size_t max_size, char **ret_buf, size_t *ret_len);
 int fs_read_file_at(int dirfd, const char *path, size_t max_size, char **ret_buf, size_t *ret_len);
 
@@ -54,6 +56,11 @@ int fs_write_all(int fd, const void *buf, size_t len);
 
 /* Recursively removes the directory tree path (does not cross mount points). */
 int fs_rm_rf(const char *path);
+/*
+ * The same for name below dirfd, never following symlinks nor leaving filesystem dev (-EXDEV
+ * at a mount point). Goes on past errors and returns the first.
+ */
+int fs_rm_rf_at(int dirfd, const char *name, dev_t dev);
 
 /* Is path a directory? */
 bool fs_is_dir(const char *path);

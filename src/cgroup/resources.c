@@ -143,6 +143,26 @@ static int apply_devices(struct cgroup *cg, const struct oci_resources *r, struc
                     : cg_v1_set_devices(w.dir, rules, n, err);
 }
 
+/*
+ * Hybrid: cgroup2 controllers are enabled only when a limit needs them (see locate), so
+ * enable the one of each linux.resources.unified key ("hugetlb.2MB.max" -> hugetlb) first.
+ */
+static void enable_unified_controllers(struct cgroup *cg, struct cg_hierarchy *u,
+                                       const struct oci_resources *r)
+{
+        if (cg->mode != CG_MODE_HYBRID)
+                return;
+        for (size_t i = 0; i < r->n_unified; i++) {
+                const char *key = r->unified[i].key, *dot = strchr(key, '.');
+                char ctrl[64];
+                if (!dot || (size_t)(dot - key) >= sizeof(ctrl))
+                        continue; /* cg_v2_set_unified names the bad key */
+                snprintf(ctrl, sizeof(ctrl), "%.*s", (int)(dot - key), key);
+                if (strcmp(ctrl, "cgroup") != 0)
+                        cg_v2_enable_controller(u, ctrl, NULL);
+        }
+}
+
 static int apply_all(struct cgroup *cg, const struct oci_resources *res, bool devices,
                      struct cella_error *err)
 {
@@ -181,8 +201,10 @@ static int apply_all(struct cgroup *cg, const struct oci_resources *res, bool de
                         q = cella_err(&e, cg->rootless ? ENOENT : ENOTSUP,
                                       "linux.resources.unified: needs cgroup v2 (this host "
                                       "has only cgroup v1)");
-                else
+                else {
+                        enable_unified_controllers(cg, u, r);
                         q = cg_v2_set_unified(u->path, r, &e);
+                }
                 if ((q = rootless_ok(cg, q, &e, err)) < 0)
                         return q;
         }

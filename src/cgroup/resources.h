@@ -21,6 +21,9 @@ int cg_set_i64(const char *dir, const char *file, int64_t v, const char *field,
 int cg_check_usage(const char *dir, const char *usage_file, int64_t limit, struct cella_error *err);
 /* A hugepage size ("2MB") becomes part of a file name: letters and digits only. */
 int cg_check_page_size(const char *size, struct cella_error *err);
+/* linux.resources.hugepageLimits into hugetlb.<size>.<suffix> (v1: limit_in_bytes, v2: max). */
+int cg_set_hugetlb_limits(const char *dir, const struct oci_resources *r, const char *suffix,
+                          struct cella_error *err);
 
 int cg_v1_set_memory(const char *dir, const struct oci_resources *r, struct cella_error *err);
 int cg_v1_set_cpu(const char *dir, const struct oci_resources *r, struct cella_error *err);

@@ -280,7 +280,8 @@ int cg_check_page_size(const char *size, struct cella_error *err)
                               size ? size : "");
 }
 
-int cg_v1_set_hugetlb(const char *dir, const struct oci_resources *r, struct cella_error *err)
+int cg_set_hugetlb_limits(const char *dir, const struct oci_resources *r, const char *suffix,
+                          struct cella_error *err)
 {
         for (size_t i = 0; i < r->n_hugepage_limits; i++) {
                 const struct oci_hugepage_limit *h = &r->hugepage_limits[i];
@@ -288,13 +289,18 @@ int cg_v1_set_hugetlb(const char *dir, const struct oci_resources *r, struct cel
                 if (q < 0)
                         return q;
                 char file[64], field[64];
-                snprintf(file, sizeof(file), "hugetlb.%s.limit_in_bytes", h->page_size);
+                snprintf(file, sizeof(file), "hugetlb.%s.%s", h->page_size, suffix);
                 snprintf(field, sizeof(field), "hugepageLimits[%zu] (%s)", i, h->page_size);
                 q = cg_set_i64(dir, file, (int64_t)h->limit, field, err);
                 if (q < 0)
                         return q;
         }
         return 0;
+}
+
+int cg_v1_set_hugetlb(const char *dir, const struct oci_resources *r, struct cella_error *err)
+{
+        return cg_set_hugetlb_limits(dir, r, "limit_in_bytes", err);
 }
 
 int cg_v1_set_net_cls(const char *dir, const struct oci_resources *r, struct cella_error *err)

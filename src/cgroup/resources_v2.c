@@ -157,19 +157,7 @@ int cg_v2_set_io(const char *dir, const struct oci_resources *r, struct cella_er
 
 int cg_v2_set_hugetlb(const char *dir, const struct oci_resources *r, struct cella_error *err)
 {
-        for (size_t i = 0; i < r->n_hugepage_limits; i++) {
-                const struct oci_hugepage_limit *h = &r->hugepage_limits[i];
-                int q = cg_check_page_size(h->page_size, err);
-                if (q < 0)
-                        return q;
-                char file[64], field[64];
-                snprintf(file, sizeof(file), "hugetlb.%s.max", h->page_size);
-                snprintf(field, sizeof(field), "hugepageLimits[%zu] (%s)", i, h->page_size);
-                q = cg_set_i64(dir, file, (int64_t)h->limit, field, err);
-                if (q < 0)
-                        return q;
-        }
-        return 0;
+        return cg_set_hugetlb_limits(dir, r, "max", err);
 }
 
 int cg_v2_set_unified(const char *dir, const struct oci_resources *r, struct cella_error *err)

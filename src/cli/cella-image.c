@@ -125,6 +125,19 @@ static int open_ref(const char *ref, struct img_store **st, struct img_source **
                          ref);
 }
 
+/* One line on stderr saying how the rootfs was made (and why auto passed over the others). */
+static void report_snapshotter(const char *dir, const struct img_bundle_result *res)
+{
+        fprintf(stderr, "cella image: bundle \"%s\": snapshotter %s%s\n", dir,
+                img_snapshotter_name(res->used),
+                res->in_container ? " (mounted by the runtime in the container)" : "");
+        static const char *const names[] = {"overlay", "fuse-overlayfs"};
+        for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+                if (res->skipped[i][0])
+                        fprintf(stderr, "cella image:   %s not used: %s\n", names[i],
+                                res->skipped[i]);
+}
+
 static int cmd_bundle(int argc, char **argv)
 {
         static const struct option opts[] = {
@@ -132,7 +145,8 @@ static int cmd_bundle(int argc, char **argv)
             {"overlay", no_argument, NULL, 'o'},  {"snapshotter", required_argument, NULL, 's'},
             {"help", no_argument, NULL, 'h'},     {0},
         };
-        enum { COPY, OVERLAY, AUTO } mode = COPY;
+        int mode = IMG_SNAPSHOTTER_COPY;
+        bool report = false;
         char **cmd = split_dashdash(&argc, argv);
         struct img_bundle_opts bo = {.rootless = geteuid() != 0, .terminal = isatty(0) == 1};
         struct img_platform platform;
@@ -144,18 +158,15 @@ static int cmd_bundle(int argc, char **argv)
                         bo.rootless = true;
                         break;
                 case 'o':
-                        mode = OVERLAY;
+                        mode = IMG_SNAPSHOTTER_OVERLAY;
+                        report = true;
                         break;
                 case 's':
-                        if (strcmp(optarg, "copy") == 0)
-                                mode = COPY;
-                        else if (strcmp(optarg, "overlay") == 0)
-                                mode = OVERLAY;
-                        else if (strcmp(optarg, "auto") == 0)
-                                mode = AUTO;
-                        else
-                                return usage_error("bundle: --snapshotter wants copy, overlay "
-                                                   "or auto, not ",
+                        mode = img_snapshotter_from_name(optarg);
+                        report = true;
+                        if (mode < 0)
+                                return usage_error("bundle: --snapshotter wants copy, overlay, "
+                                                   "fuse-overlayfs or auto, not ",
                                                    optarg);
                         break;
                 case 'p':
@@ -165,11 +176,18 @@ static int cmd_bundle(int argc, char **argv)
                         break;
                 case 'h':
                         puts("Usage: cella image bundle [--rootless] [--snapshotter copy|overlay|"
-                             "auto] [--platform OS/ARCH] REF DIR [-- CMD ARGS...]\n"
+                             "fuse-overlayfs|auto]\n"
+                             "                          [--platform OS/ARCH] REF DIR [-- CMD "
+                             "ARGS...]\n"
                              "Writes DIR/rootfs and DIR/config.json for `cella run -b DIR`.\n"
-                             "--snapshotter overlay (or --overlay): DIR/rootfs is an overlay "
-                             "mount of shared layer\nsnapshots (root; undo with `cella image "
-                             "unbundle DIR`). auto: overlay where it works, else copy.");
+                             "--snapshotter overlay (or --overlay): DIR/rootfs is an overlay of "
+                             "shared layer snapshots;\n"
+                             "  rootless, cella mounts it in the container (the bundle is for "
+                             "cella only).\n"
+                             "--snapshotter fuse-overlayfs: the same through fuse-overlayfs.\n"
+                             "--snapshotter auto: overlay, else fuse-overlayfs, else copy.\n"
+                             "Undo any of them with `cella image unbundle DIR`. With "
+                             "--snapshotter, one line on stderr\nnames the snapshotter used.");
                         return 0;
                 default:
                         return 2;
@@ -178,28 +196,22 @@ static int cmd_bundle(int argc, char **argv)
         if (argc - optind != 2)
                 return usage_error("bundle: expected REF and DIR", "");
         bo.args = cmd;
+        const char *dir = argv[optind + 1];
         struct img_store *st _cleanup_(img_store_freep) = NULL;
+        struct img_store *snap_st _cleanup_(img_store_freep) = NULL;
         struct img_source *src _cleanup_(img_source_freep) = NULL;
         struct img_descriptor top;
         if (open_ref(argv[optind], &st, &src, &top, &err) < 0)
                 return fail(&err);
-        if (mode == AUTO && (bo.rootless || geteuid() != 0))
-                mode = COPY; /* mounting needs root; rootless overlay is the runtime's job */
-        if (mode != COPY) {
-                /* Snapshots live in the store, whatever the image came from. */
-                struct img_store *snap_st _cleanup_(img_store_freep) = NULL;
-                if (!st && open_store(&snap_st, true, &err) < 0)
-                        return fail(&err);
-                int r = img_bundle_create_overlay(st ? st : snap_st, src, &top, argv[optind + 1],
-                                                  &bo, &err);
-                /* auto: a filesystem or kernel without overlay support falls back to a copy */
-                bool no_overlay = r == -ENODEV || r == -EINVAL || r == -EOPNOTSUPP || r == -EPERM;
-                if (r == 0 || mode == OVERLAY || !no_overlay)
-                        return r < 0 ? fail(&err) : 0;
-                cella_error_clear(&err);
-        }
-        if (img_bundle_create(src, &top, argv[optind + 1], &bo, &err) < 0)
+        /* Snapshots live in the store, whatever the image came from. */
+        if (mode != IMG_SNAPSHOTTER_COPY && !st && open_store(&snap_st, true, &err) < 0)
                 return fail(&err);
+        struct img_bundle_result res;
+        if (img_bundle_create_snapshot(st ? st : snap_st, src, &top, dir, &bo, mode, &res, &err) <
+            0)
+                return fail(&err);
+        if (report)
+                report_snapshotter(dir, &res);
         return 0;
 }
 

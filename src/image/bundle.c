@@ -12,7 +12,9 @@
 #include "base/cleanup.h"
 #include "base/fs.h"
 #include "base/json.h"
+#include "linux/overlay.h" /* the annotation name only */
 #include "oci/defaults.h"
+#include "overlay.h"
 #include "snapshot.h"
 #include "store.h"
 #include "unpack.h"
@@ -120,8 +122,7 @@ static char *read_image_file(int rootfs_fd, const char *path)
         size_t len;
         struct stat st;
         /* Only a regular file: a FIFO or device planted as /etc/passwd must not block us. */
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-            img_read_fd_all(fd, 1 << 20, &buf, &len) < 0)
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fs_read_fd(fd, 1 << 20, &buf, &len) < 0)
                 return NULL;
         return buf;
 }
@@ -296,16 +297,23 @@ static int unpack_layers(struct img_source *src, const struct img_manifest *m,
         return 0;
 }
 
-static int write_spec(int dfd, const char *tmp, struct json_object *image,
-                      const struct img_bundle_opts *opts, struct cella_error *err)
+static int write_spec_fd(int dfd, int rootfs_fd, struct json_object *image,
+                         const struct img_bundle_opts *opts, const char *overlay,
+                         struct cella_error *err)
 {
-        _cleanup_close_ int rootfs_fd = openat(dfd, tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (rootfs_fd < 0)
-                return cella_errno(err, errno, "open \"%s\"", tmp);
         struct json_object *spec = img_default_spec(opts->rootless);
         if (!spec)
                 return cella_err(err, ENOMEM, "out of memory");
         int r = img_spec_apply_config(spec, image, rootfs_fd, opts, err);
+        if (r == 0 && overlay) {
+                struct json_object *ann = get(spec, "annotations", json_type_object);
+                if (!ann) {
+                        ann = json_object_new_object();
+                        json_object_object_add(spec, "annotations", ann);
+                }
+                json_object_object_add(ann, LNX_OVERLAY_ANNOTATION,
+                                       json_object_new_string(overlay));
+        }
         if (r == 0) {
                 const char *text = json_to_string(spec, 1);
                 r = fs_write_atomic_at(dfd, "config.json", text, strlen(text), 0644);
@@ -314,6 +322,15 @@ static int write_spec(int dfd, const char *tmp, struct json_object *image,
         }
         json_object_put(spec);
         return r;
+}
+
+static int write_spec(int dfd, const char *tmp, struct json_object *image,
+                      const struct img_bundle_opts *opts, struct cella_error *err)
+{
+        _cleanup_close_ int rootfs_fd = openat(dfd, tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfs_fd < 0)
+                return cella_errno(err, errno, "open \"%s\"", tmp);
+        return write_spec_fd(dfd, rootfs_fd, image, opts, NULL, err);
 }
 
 static int bundle_into(struct img_source *src, const struct img_descriptor *top, int dfd,
@@ -397,6 +414,28 @@ int img_bundle_create(struct img_source *src, const struct img_descriptor *top, 
         return r;
 }
 
+static const char *const snapshotter_names[] = {
+    [IMG_SNAPSHOTTER_COPY] = "copy",
+    [IMG_SNAPSHOTTER_OVERLAY] = "overlay",
+    [IMG_SNAPSHOTTER_FUSE_OVERLAYFS] = "fuse-overlayfs",
+    [IMG_SNAPSHOTTER_AUTO] = "auto",
+};
+
+const char *img_snapshotter_name(enum img_snapshotter s)
+{
+        return (size_t)s < ARRAY_SIZE(snapshotter_names) ? snapshotter_names[s] : "?";
+}
+
+int img_snapshotter_from_name(const char *name)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(snapshotter_names); i++)
+                if (strcmp(name, snapshotter_names[i]) == 0)
+                        return (int)i;
+        return -1;
+}
+
+static const char *const overlay_dirs[] = {"rootfs", ".upper", ".work"};
+
 static int check_outputs(int dfd, const char *dir, struct cella_error *err)
 {
         static const char *const outputs[] = {"rootfs", "config.json", ".upper", ".work"};
@@ -410,9 +449,120 @@ static int check_outputs(int dfd, const char *dir, struct cella_error *err)
         return 0;
 }
 
-static int overlay_into(struct img_store *st, struct img_source *src,
-                        const struct img_descriptor *top, const char *dir, int dfd,
-                        const struct img_bundle_opts *opts, struct cella_error *err)
+/* Unmounts DIR/rootfs if mounted and removes DIR/rootfs, DIR/.upper and DIR/.work. */
+static int remove_overlay_dirs(const char *dir, struct cella_error *err)
+{
+        _cleanup_free_ char *target = NULL;
+        if (asprintf(&target, "%s/rootfs", dir) < 0)
+                return cella_err(err, ENOMEM, "out of memory");
+        int r = img_rootfs_unmount(target, err);
+        for (size_t i = 0; r == 0 && i < ARRAY_SIZE(overlay_dirs); i++) {
+                _cleanup_free_ char *p = NULL;
+                if (asprintf(&p, "%s/%s", dir, overlay_dirs[i]) < 0)
+                        return cella_err(err, ENOMEM, "out of memory");
+                r = fs_rm_rf(p);
+                if (r < 0)
+                        cella_errno(err, -r, "remove \"%s\"", p);
+        }
+        return r;
+}
+
+/* Fresh DIR/rootfs, DIR/.upper and DIR/.work: a refused mount may leave overlay's work/work. */
+static int make_overlay_dirs(const char *dir, struct cella_error *err)
+{
+        int r = remove_overlay_dirs(dir, err);
+        for (size_t i = 0; r == 0 && i < ARRAY_SIZE(overlay_dirs); i++) {
+                _cleanup_free_ char *p = NULL;
+                if (asprintf(&p, "%s/%s", dir, overlay_dirs[i]) < 0)
+                        return cella_err(err, ENOMEM, "out of memory");
+                if (mkdir(p, 0755) < 0)
+                        r = cella_errno(err, errno, "create \"%s\"", p);
+        }
+        return r;
+}
+
+struct snap_try {
+        const char *dir; /* absolute */
+        char *const *lowers;
+        bool rootless;
+        int rootfs_fd;    /* out: the merged view, to read the image's /etc/passwd */
+        char *annotation; /* out: rootless overlay, for the runtime to mount */
+};
+
+static int open_mounted(const char *target, int *ret_fd, struct cella_error *err)
+{
+        *ret_fd = open(target, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (*ret_fd >= 0)
+                return 0;
+        int r = cella_errno(err, errno, "open \"%s\"", target);
+        img_rootfs_unmount(target, NULL);
+        return r;
+}
+
+static int try_overlay(struct snap_try *t, struct cella_error *err)
+{
+        _cleanup_free_ char *opts = NULL, *target = NULL;
+        if (asprintf(&target, "%s/rootfs", t->dir) < 0)
+                return cella_err(err, ENOMEM, "out of memory");
+        int r = img_overlay_options(t->lowers, t->dir, t->rootless, &opts, err);
+        if (r < 0)
+                return r;
+        if (t->rootless) {
+                r = img_overlay_mount_userns(opts, target, &t->rootfs_fd, err);
+                if (r == 0)
+                        t->annotation = TAKE_PTR(opts);
+                return r;
+        }
+        r = img_overlay_mount_native(opts, target, err);
+        return r < 0 ? r : open_mounted(target, &t->rootfs_fd, err);
+}
+
+static int try_fuse(struct snap_try *t, struct cella_error *err)
+{
+        _cleanup_free_ char *opts = NULL, *target = NULL;
+        if (asprintf(&target, "%s/rootfs", t->dir) < 0)
+                return cella_err(err, ENOMEM, "out of memory");
+        int r = img_overlay_options(t->lowers, t->dir, false, &opts, err);
+        if (r == 0)
+                r = img_overlay_mount_fuse(opts, target, err);
+        return r < 0 ? r : open_mounted(target, &t->rootfs_fd, err);
+}
+
+/* Tries the snapshotters want stands for; returns 1 when auto found none that works. */
+static int mount_snapshot(struct snap_try *t, enum img_snapshotter want,
+                          struct img_bundle_result *res, struct cella_error *err)
+{
+        static const enum img_snapshotter chain[] = {IMG_SNAPSHOTTER_OVERLAY,
+                                                     IMG_SNAPSHOTTER_FUSE_OVERLAYFS};
+        for (size_t i = 0; i < ARRAY_SIZE(chain); i++) {
+                if (want != IMG_SNAPSHOTTER_AUTO && want != chain[i])
+                        continue;
+                struct cella_error e = {0};
+                int r = make_overlay_dirs(t->dir, err);
+                if (r < 0)
+                        return r;
+                r = chain[i] == IMG_SNAPSHOTTER_OVERLAY ? try_overlay(t, &e) : try_fuse(t, &e);
+                if (r == 0) {
+                        res->used = chain[i];
+                        res->in_container = t->annotation != NULL;
+                        return 0;
+                }
+                if (want != IMG_SNAPSHOTTER_AUTO) {
+                        if (err)
+                                *err = e;
+                        return r;
+                }
+                snprintf(res->skipped[i], sizeof(res->skipped[i]), "%s",
+                         e.msg[0] ? e.msg : strerror(-r));
+        }
+        res->used = IMG_SNAPSHOTTER_COPY;
+        return 1;
+}
+
+static int snapshot_into(struct img_store *st, struct img_source *src,
+                         const struct img_descriptor *top, const char *dir, int dfd,
+                         const struct img_bundle_opts *opts, enum img_snapshotter want,
+                         struct img_bundle_result *res, struct cella_error *err)
 {
         struct img_manifest m;
         _cleanup_free_ char *cfg_text = NULL;
@@ -423,13 +573,21 @@ static int overlay_into(struct img_store *st, struct img_source *src,
         img_manifest_free(&m);
         struct json_object *image = NULL;
         char **lowers = NULL;
+        struct snap_try t = {
+            .dir = dir, .rootless = opts->rootless || geteuid() != 0, .rootfs_fd = -1};
         r = json_parse_text(cfg_text, cfg_len, &image, err);
         if (r == 0)
-                r = img_snapshot_prepare(st, src, top, opts->platform, false, &lowers, err);
+                r = img_snapshot_prepare(st, src, top, opts->platform, t.rootless, &lowers, err);
+        t.lowers = lowers;
         if (r == 0)
-                r = img_overlay_mount(lowers, dir, err);
+                r = mount_snapshot(&t, want, res, err);
         if (r == 0)
-                r = write_spec(dfd, "rootfs", image, opts, err);
+                r = write_spec_fd(dfd, t.rootfs_fd, image, opts, t.annotation, err);
+        if (r == 0)
+                r = img_store_note_bundle(st, dir, lowers, err);
+        if (t.rootfs_fd >= 0)
+                close(t.rootfs_fd);
+        free(t.annotation);
         for (char **l = lowers; l && *l; l++)
                 free(*l);
         free(lowers);
@@ -437,15 +595,14 @@ static int overlay_into(struct img_store *st, struct img_source *src,
         return r;
 }
 
-int img_bundle_create_overlay(struct img_store *st, struct img_source *src,
-                              const struct img_descriptor *top, const char *dir,
-                              const struct img_bundle_opts *opts, struct cella_error *err)
+int img_bundle_create_snapshot(struct img_store *st, struct img_source *src,
+                               const struct img_descriptor *top, const char *dir,
+                               const struct img_bundle_opts *opts, enum img_snapshotter want,
+                               struct img_bundle_result *res, struct cella_error *err)
 {
-        if (opts->rootless || geteuid() != 0)
-                return cella_err(err, EPERM,
-                                 "an overlay bundle needs root to mount; rootless: "
-                                 "use a plain bundle, or mount the lowers from `cella image "
-                                 "snapshot --rootless` in your user namespace");
+        *res = (struct img_bundle_result){.used = IMG_SNAPSHOTTER_COPY};
+        if (want == IMG_SNAPSHOTTER_COPY)
+                return img_bundle_create(src, top, dir, opts, err);
         bool made = mkdir(dir, 0755) == 0;
         if (!made && errno == ENOENT) {
                 mkdir_parents(dir);
@@ -459,18 +616,25 @@ int img_bundle_create_overlay(struct img_store *st, struct img_source *src,
         int r = check_outputs(dfd, dir, err);
         if (r < 0)
                 return r;
-        r = overlay_into(st, src, top, dir, dfd, opts, err);
-        if (r < 0) {
-                img_overlay_unmount(dir, NULL);
+        /* The overlay options (and the runtime's annotation) take absolute paths only. */
+        _cleanup_free_ char *abs = realpath(dir, NULL);
+        if (!abs)
+                return cella_errno(err, errno, "resolve \"%s\"", dir);
+        r = snapshot_into(st, src, top, abs, dfd, opts, want, res, err);
+        if (r != 0) {
+                remove_overlay_dirs(abs, NULL);
                 if (made)
                         rmdir(dir);
         }
+        /* auto, and neither overlay nor fuse-overlayfs could mount: a copy. */
+        if (r == 1)
+                r = img_bundle_create(src, top, dir, opts, err);
         return r;
 }
 
 int img_bundle_remove(const char *dir, struct cella_error *err)
 {
-        int r = img_overlay_unmount(dir, err);
+        int r = remove_overlay_dirs(dir, err);
         if (r < 0)
                 return r;
         _cleanup_free_ char *cfg = NULL;

@@ -30,14 +30,37 @@ int img_bundle_create(struct img_source *src, const struct img_descriptor *top, 
 
 struct img_store;
 
+enum img_snapshotter {
+        IMG_SNAPSHOTTER_COPY,
+        IMG_SNAPSHOTTER_OVERLAY,
+        IMG_SNAPSHOTTER_FUSE_OVERLAYFS,
+        IMG_SNAPSHOTTER_AUTO, /* overlay, else fuse-overlayfs, else copy */
+};
+
+/* "copy", "overlay", "fuse-overlayfs", "auto"; and back (-1: unknown name). */
+const char *img_snapshotter_name(enum img_snapshotter s);
+int img_snapshotter_from_name(const char *name);
+
+struct img_bundle_result {
+        enum img_snapshotter used;
+        bool in_container; /* overlay: mounted by the runtime in the container (rootless) */
+        /* --snapshotter auto: why overlay and fuse-overlayfs were passed over (or "") */
+        char skipped[2][CELLA_ERROR_MSG_MAX];
+};
+
 /*
- * The same with DIR/rootfs an overlay mount of the image's layer snapshots (made once in st,
- * shared by every bundle of the image) with DIR/.upper for the container's changes: no copy per
- * container. Root only. img_bundle_remove() undoes either kind of bundle.
+ * The same with DIR/rootfs an overlay of the image's layer snapshots (made once in st, shared
+ * by every bundle of the image) and DIR/.upper, DIR/.work for the container's changes: no copy
+ * per container. How (see overlay.h): overlay, mounted now when root; rootless (opts->rootless
+ * or not root), DIR/rootfs stays an empty directory and config.json carries the annotation
+ * io.cella.rootfs.overlay for the runtime to mount it in the container; fuse-overlayfs, mounted
+ * now. want AUTO tries them in that order and falls back to img_bundle_create(); want COPY is
+ * img_bundle_create(). img_bundle_remove() undoes any kind of bundle.
  */
-int img_bundle_create_overlay(struct img_store *st, struct img_source *src,
-                              const struct img_descriptor *top, const char *dir,
-                              const struct img_bundle_opts *opts, struct cella_error *err);
+int img_bundle_create_snapshot(struct img_store *st, struct img_source *src,
+                               const struct img_descriptor *top, const char *dir,
+                               const struct img_bundle_opts *opts, enum img_snapshotter want,
+                               struct img_bundle_result *ret, struct cella_error *err);
 
 /* Unmounts an overlay rootfs if there is one and removes DIR/rootfs, DIR/.upper, DIR/.work and
  * DIR/config.json (and DIR, if then empty). */

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -188,61 +187,5 @@ int img_snapshot_prepare(struct img_store *st, struct img_source *src,
                 return r;
         }
         *ret_lowers = lowers;
-        return 0;
-}
-
-int img_overlay_mount(char *const *lowers, const char *dir, struct cella_error *err)
-{
-        static const char *const subdirs[] = {"rootfs", ".upper", ".work"};
-        _cleanup_free_ char *opts = NULL, *lowerdir = NULL;
-        size_t len = 0;
-        for (char *const *l = lowers; *l; l++)
-                len += strlen(*l) + 1;
-        if (!(lowerdir = calloc(1, len + 1)))
-                return cella_err(err, ENOMEM, "out of memory");
-        for (char *const *l = lowers; *l; l++) {
-                if (l != lowers)
-                        strcat(lowerdir, ":");
-                strcat(lowerdir, *l);
-        }
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-                return cella_errno(err, errno, "create \"%s\"", dir);
-        for (size_t i = 0; i < ARRAY_SIZE(subdirs); i++) {
-                _cleanup_free_ char *p = NULL;
-                if (asprintf(&p, "%s/%s", dir, subdirs[i]) < 0)
-                        return cella_err(err, ENOMEM, "out of memory");
-                if (mkdir(p, 0755) < 0)
-                        return cella_errno(err, errno, "create \"%s\"%s", p,
-                                           errno == EEXIST ? " (already bundled?)" : "");
-        }
-        if (asprintf(&opts, "lowerdir=%s,upperdir=%s/.upper,workdir=%s/.work", lowerdir, dir, dir) <
-            0)
-                return cella_err(err, ENOMEM, "out of memory");
-        if (strlen(opts) >= 4096)
-                return cella_err(err, E2BIG, "overlay options for %zu layers exceed one page", len);
-        _cleanup_free_ char *target = NULL;
-        if (asprintf(&target, "%s/rootfs", dir) < 0)
-                return cella_err(err, ENOMEM, "out of memory");
-        if (mount("overlay", target, "overlay", 0, opts) < 0)
-                return cella_errno(err, errno, "mount overlay on \"%s\"", target);
-        return 0;
-}
-
-int img_overlay_unmount(const char *dir, struct cella_error *err)
-{
-        static const char *const subdirs[] = {"rootfs", ".upper", ".work"};
-        _cleanup_free_ char *target = NULL;
-        if (asprintf(&target, "%s/rootfs", dir) < 0)
-                return cella_err(err, ENOMEM, "out of memory");
-        if (umount2(target, UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
-                return cella_errno(err, errno, "unmount \"%s\"", target);
-        for (size_t i = 0; i < ARRAY_SIZE(subdirs); i++) {
-                _cleanup_free_ char *p = NULL;
-                if (asprintf(&p, "%s/%s", dir, subdirs[i]) < 0)
-                        return cella_err(err, ENOMEM, "out of memory");
-                int r = fs_rm_rf(p);
-                if (r < 0)
-                        return cella_errno(err, -r, "remove \"%s\"", p);
-        }
         return 0;
 }

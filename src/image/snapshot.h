@@ -29,13 +29,3 @@ int img_chain_ids(char *const *diff_ids, size_t n, char (*ret)[IMG_DIGEST_MAX]);
 int img_snapshot_prepare(struct img_store *st, struct img_source *src,
                          const struct img_descriptor *top, const struct img_platform *platform,
                          bool rootless, char ***ret_lowers, struct cella_error *err);
-
-/*
- * Mounts the image at DIR/rootfs as an overlay: lower = the snapshots, upper and work =
- * DIR/.upper and DIR/.work (created). Root only (rootless callers mount the lowers themselves
- * in their user namespace).
- */
-int img_overlay_mount(char *const *lowers, const char *dir, struct cella_error *err);
-
-/* Unmounts DIR/rootfs (if mounted) and removes DIR/rootfs, DIR/.upper and DIR/.work. */
-int img_overlay_unmount(const char *dir, struct cella_error *err);

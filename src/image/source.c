@@ -17,39 +17,6 @@
 extern const unsigned char cella_busybox_image[];
 extern const unsigned char cella_busybox_image_end[];
 
-int img_read_fd_all(int fd, size_t max, char **ret_buf, size_t *ret_len)
-{
-        size_t cap = 4096, len = 0;
-        _cleanup_free_ char *buf = malloc(cap + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                if (len == cap) {
-                        if (cap > max)
-                                return -EFBIG;
-                        cap *= 2;
-                        char *nb = realloc(buf, cap + 1);
-                        if (!nb)
-                                return -ENOMEM;
-                        buf = nb;
-                }
-                ssize_t n = read(fd, buf + len, cap - len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        break;
-                len += (size_t)n;
-        }
-        if (len > max)
-                return -EFBIG;
-        buf[len] = '\0';
-        *ret_buf = TAKE_PTR(buf);
-        *ret_len = len;
-        return 0;
-}
-
 int img_read_blob(struct img_source *src, const struct img_descriptor *d, char **ret_buf,
                   size_t *ret_len, struct cella_error *err)
 {
@@ -62,7 +29,7 @@ int img_read_blob(struct img_source *src, const struct img_descriptor *d, char *
                 return r;
         _cleanup_free_ char *buf = NULL;
         size_t len = 0;
-        r = img_read_fd_all(fd, (size_t)d->size, &buf, &len);
+        r = fs_read_fd(fd, (size_t)d->size, &buf, &len);
         if (r == -EFBIG || (r == 0 && len != (size_t)d->size))
                 return cella_err(err, EBADMSG,
                                  "blob %s: size differs from the %lld bytes its "
@@ -223,7 +190,7 @@ int img_source_embedded(struct img_source **ret, struct img_descriptor *ret_top,
                 return r;
         _cleanup_free_ char *buf = NULL;
         size_t len;
-        r = img_read_fd_all(fd, IMG_JSON_BLOB_MAX, &buf, &len);
+        r = fs_read_fd(fd, IMG_JSON_BLOB_MAX, &buf, &len);
         if (r < 0)
                 return cella_errno(err, -r, "embedded busybox image: read index.json");
         r = top_from_index(buf, len, NULL, ret_top, "embedded busybox image", err);

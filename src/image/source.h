@@ -32,9 +32,6 @@ int img_source_embedded(struct img_source **ret, struct img_descriptor *ret_top,
 int img_source_oci_layout(const char *dir, const char *ref, struct img_source **ret,
                           struct img_descriptor *ret_top, struct cella_error *err);
 
-/* Reads fd to its end into a NUL-terminated buffer; -EFBIG past max bytes. */
-int img_read_fd_all(int fd, size_t max, char **ret_buf, size_t *ret_len);
-
 /* Reads a small (JSON) blob whole, checking size and digest against the descriptor. */
 int img_read_blob(struct img_source *src, const struct img_descriptor *d, char **ret_buf,
                   size_t *ret_len, struct cella_error *err);

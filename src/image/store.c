@@ -587,6 +587,63 @@ static int gc_sweep_dir(int dfd, const char *prefix, const struct strset *live,
         return 0;
 }
 
+int img_store_note_bundle(struct img_store *st, const char *dir, char *const *lowers,
+                          struct cella_error *err)
+{
+        char d[IMG_DIGEST_MAX];
+        int r = img_sha256_buf(dir, strlen(dir), d);
+        if (r < 0)
+                return cella_errno(err, -r, "hash \"%s\"", dir);
+        size_t len = strlen(dir) + 2;
+        for (char *const *l = lowers; *l; l++)
+                len += strlen(*l) + 1;
+        _cleanup_free_ char *text = calloc(1, len);
+        if (!text)
+                return cella_err(err, ENOMEM, "out of memory");
+        strcat(strcat(text, dir), "\n");
+        for (char *const *l = lowers; *l; l++)
+                strcat(strcat(text, *l), "\n");
+        if (mkdirat(st->dfd, "bundles", 0700) < 0 && errno != EEXIST)
+                return cella_errno(err, errno, "create \"%s/bundles\"", st->dir);
+        _cleanup_close_ int bfd = openat(st->dfd, "bundles", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (bfd < 0)
+                return cella_errno(err, errno, "open \"%s/bundles\"", st->dir);
+        r = fs_write_atomic_at(bfd, img_digest_hex(d), text, strlen(text), 0600);
+        if (r < 0)
+                return cella_errno(err, -r, "write \"%s/bundles/%s\"", st->dir, img_digest_hex(d));
+        return 0;
+}
+
+/*
+ * Appends to *text what the live bundle records name (a record whose DIR/.upper is gone is
+ * stale and removed). On error *text is left as it was.
+ */
+static void append_bundle_uses(struct img_store *st, char **text)
+{
+        _cleanup_close_ int fd = openat(st->dfd, "bundles", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_closedir_ DIR *d = fd < 0 ? NULL : fdopendir(fd);
+        if (d)
+                fd = -1;
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                _cleanup_free_ char *rec = NULL, *upper = NULL, *joined = NULL;
+                size_t len;
+                if (de->d_name[0] == '.' ||
+                    fs_read_file_at(dirfd(d), de->d_name, 1u << 20, &rec, &len) < 0)
+                        continue;
+                if (asprintf(&upper, "%.*s/.upper", (int)strcspn(rec, "\n"), rec) < 0)
+                        continue;
+                if (!fs_is_dir(upper)) {
+                        unlinkat(dirfd(d), de->d_name, 0);
+                        continue;
+                }
+                if (asprintf(&joined, "%s\n%s", *text, rec) < 0)
+                        continue;
+                free(*text);
+                *text = TAKE_PTR(joined);
+        }
+}
+
 static void gc_sweep_snapshots(struct img_store *st, const struct strset *live,
                                struct img_gc_stats *stats)
 {
@@ -594,11 +651,12 @@ static void gc_sweep_snapshots(struct img_store *st, const struct strset *live,
         if (asprintf(&dir, "%s/snapshots", st->dir) < 0)
                 return;
         _cleanup_closedir_ DIR *d = opendir(dir);
-        /* A snapshot an overlay mount still uses stays, named or not. */
+        /* A snapshot an overlay mount or a bundle still uses stays, named or not. */
         _cleanup_free_ char *mounts = NULL;
         size_t mlen;
         if (fs_read_file("/proc/self/mountinfo", 64u << 20, &mounts, &mlen) < 0)
                 return; /* cannot tell what is in use: remove nothing */
+        append_bundle_uses(st, &mounts);
         struct dirent *de;
         while (d && (de = readdir(d))) {
                 char key[300];

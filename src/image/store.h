@@ -97,6 +97,14 @@ struct img_gc_stats {
         uint64_t snapshots_removed;
 };
 
+/*
+ * Records in ROOT/image/bundles/<sha256 of DIR> that the overlay bundle DIR (absolute) uses the
+ * snapshots lowers: GC keeps them as long as DIR/.upper exists, which it cannot see in
+ * /proc/self/mountinfo for a FUSE mount or an overlay the runtime mounts in a container.
+ */
+int img_store_note_bundle(struct img_store *st, const char *dir, char *const *lowers,
+                          struct cella_error *err);
+
 /* Removes every blob no name reaches, and leftover temp files. */
 int img_store_gc(struct img_store *st, struct img_gc_stats *ret, struct cella_error *err);
 

@@ -91,35 +91,6 @@ static const char *layer_name(const struct unpacker *u)
         return u->opts->name ? u->opts->name : "layer";
 }
 
-/* Removes name below dirfd recursively without following symlinks or crossing mounts. */
-static int rm_tree_at(int dirfd, const char *name, dev_t dev)
-{
-        struct stat st;
-        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        if (!S_ISDIR(st.st_mode))
-                return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
-        if (st.st_dev != dev)
-                return -EXDEV;
-        int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        _cleanup_closedir_ DIR *d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return -errno;
-        }
-        struct dirent *de;
-        while ((de = readdir(d))) {
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                        continue;
-                int r = rm_tree_at(fd, de->d_name, dev);
-                if (r < 0)
-                        return r;
-        }
-        return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -errno : 0;
-}
-
 static int remove_existing(struct unpacker *u, int parent, const char *base, const char *path,
                            struct cella_error *err)
 {
@@ -128,7 +99,7 @@ static int remove_existing(struct unpacker *u, int parent, const char *base, con
                 return cella_errno(err, errno, "stat parent of \"%s\"", path);
         /* Any removal can change what a cached parent path resolves to. */
         u->cache_valid = false;
-        int r = rm_tree_at(parent, base, st.st_dev);
+        int r = fs_rm_rf_at(parent, base, st.st_dev);
         if (r < 0)
                 return cella_errno(err, -r, "remove existing \"%s\"", path);
         return 0;
@@ -530,7 +501,7 @@ static int opaque_clear(struct unpacker *u, int dirfd, const char *dir, struct c
                         return cella_err(err, ENOMEM, "out of memory");
                 int r;
                 if (!img_strset_contains(&u->seen, child, strlen(child))) {
-                        r = rm_tree_at(fd, de->d_name, dst.st_dev);
+                        r = fs_rm_rf_at(fd, de->d_name, dst.st_dev);
                         if (r < 0)
                                 return cella_errno(err, -r, "remove \"%s\" (opaque whiteout)",
                                                    child);

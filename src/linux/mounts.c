@@ -32,6 +32,7 @@ static const struct opt opts_table[] = {
     {"dev", OPT_FLAG, true, MS_NODEV},
     {"diratime", OPT_FLAG, true, MS_NODIRATIME},
     {"dirsync", OPT_FLAG, false, MS_DIRSYNC},
+    {"idmap", OPT_SPECIAL, false, 0},
     {"exec", OPT_FLAG, true, MS_NOEXEC},
     {"iversion", OPT_FLAG, false, MS_I_VERSION},
     {"lazytime", OPT_FLAG, false, MS_LAZYTIME},
@@ -52,6 +53,7 @@ static const struct opt opts_table[] = {
     {"rbind", OPT_SPECIAL, false, MS_BIND | MS_REC},
     {"relatime", OPT_FLAG, false, MS_RELATIME},
     {"remount", OPT_FLAG, false, MS_REMOUNT},
+    {"ridmap", OPT_SPECIAL, false, 0},
     {"ro", OPT_FLAG, false, MS_RDONLY},
     {"rprivate", OPT_PROPAGATION, false, MS_PRIVATE | MS_REC},
     {"rshared", OPT_PROPAGATION, false, MS_SHARED | MS_REC},
@@ -140,6 +142,9 @@ static void apply_special(const struct opt *o, struct lnx_mount_opts *r)
                 r->rec_bind = r->rec_bind || (o->value & MS_REC);
         } else if (strcmp(o->name, "tmpcopyup") == 0) {
                 r->tmpcopyup = true;
+        } else if (strcmp(o->name, "idmap") == 0 || strcmp(o->name, "ridmap") == 0) {
+                r->idmap = true;
+                r->rec_idmap = r->rec_idmap || o->name[0] == 'r';
         }
 }
 
@@ -180,17 +185,7 @@ int lnx_mount_opts_parse(const struct oci_mount *m, struct lnx_mount_opts *r,
         memset(r, 0, sizeof(*r));
         if (m->type && strcmp(m->type, "bind") == 0)
                 r->bind = true;
-        if (m->n_uid_mappings || m->n_gid_mappings)
-                return cella_err(err, ENOTSUP,
-                                 "mount of \"%s\": uidMappings/gidMappings (idmapped mounts) are "
-                                 "not supported by cella yet",
-                                 m->destination);
         for (size_t i = 0; i < m->n_options; i++) {
-                if (strcmp(m->options[i], "idmap") == 0 || strcmp(m->options[i], "ridmap") == 0)
-                        return cella_err(err, ENOTSUP,
-                                         "mount of \"%s\": option \"%s\" (idmapped mounts) is not "
-                                         "supported by cella yet",
-                                         m->destination, m->options[i]);
                 const struct opt *o = find_opt(m->options[i]);
                 if (o) {
                         apply_opt(o, r);
@@ -198,6 +193,16 @@ int lnx_mount_opts_parse(const struct oci_mount *m, struct lnx_mount_opts *r,
                         lnx_mount_opts_free(r);
                         return cella_err(err, ENOMEM, "out of memory");
                 }
+        }
+        if (m->n_uid_mappings || m->n_gid_mappings)
+                r->idmap = true;
+        if (r->idmap && !r->bind) {
+                lnx_mount_opts_free(r);
+                return cella_err(err, EINVAL,
+                                 "mount of \"%s\": idmapped mounts (idmap, ridmap, "
+                                 "uidMappings/gidMappings) need a bind mount: add \"bind\" or "
+                                 "\"rbind\" to its options",
+                                 m->destination);
         }
         if (r->bind) {
                 r->flags |= MS_BIND | (r->rec_bind ? MS_REC : 0);

@@ -21,6 +21,7 @@ struct lnx_mount_opts {
         uint64_t attr_set, attr_clr; /* per-mount attributes to apply after a bind mount */
         uint64_t rec_attr_set, rec_attr_clr; /* rro, rnosuid, ...: mount_setattr(AT_RECURSIVE) */
         bool bind, rec_bind;
+        bool idmap, rec_idmap; /* idmap/ridmap, or the mount has uidMappings/gidMappings */
         bool tmpcopyup;
         char *data; /* remaining options joined with ',' (e.g. "mode=755,size=65536k"), or NULL */
 };

@@ -3,8 +3,10 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -77,7 +79,7 @@ int lnx_ns_join(struct lnx_ns_plan *p, struct cella_error *err)
 static int write_own_maps(pid_t pid, const struct oci_spec *spec, struct cella_error *err);
 
 static int write_map(pid_t pid, const char *file, const struct oci_id_mapping *m, size_t n,
-                     struct cella_error *err)
+                     const char *field, struct cella_error *err)
 {
         char buf[4096], path[64];
         size_t len = 0;
@@ -89,9 +91,7 @@ static int write_map(pid_t pid, const char *file, const struct oci_id_mapping *m
         snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
         int r = fs_write_file(path, buf, len, 0);
         if (r < 0)
-                return cella_errno(err, -r, "write \"%s\" (%s)", path,
-                                   strcmp(file, "uid_map") == 0 ? "linux.uidMappings"
-                                                                : "linux.gidMappings");
+                return cella_errno(err, -r, "write \"%s\" (%s)", path, field);
         return 0;
 }
 
@@ -173,10 +173,39 @@ static int write_own_maps(pid_t pid, const struct oci_spec *spec, struct cella_e
                 if (r < 0 && r != -ENOENT)
                         return cella_errno(err, -r, "write \"%s\"", path);
         }
-        int r = write_map(pid, "uid_map", l->uid_mappings, l->n_uid_mappings, err);
+        int r =
+            write_map(pid, "uid_map", l->uid_mappings, l->n_uid_mappings, "linux.uidMappings", err);
         if (r < 0)
                 return r;
-        return write_map(pid, "gid_map", l->gid_mappings, l->n_gid_mappings, err);
+        return write_map(pid, "gid_map", l->gid_mappings, l->n_gid_mappings, "linux.gidMappings",
+                         err);
+}
+
+int lnx_userns_with_maps(const struct oci_id_mapping *uids, size_t n_uids,
+                         const struct oci_id_mapping *gids, size_t n_gids, const char *field,
+                         struct cella_error *err)
+{
+        /* A process is needed only to own the namespace while its maps are written. */
+        pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)(CLONE_NEWUSER | SIGCHLD), NULL, NULL,
+                                   NULL, 0UL);
+        if (pid < 0)
+                return cella_errno(err, errno, "%s: create a user namespace", field);
+        if (pid == 0) {
+                for (;;)
+                        pause();
+        }
+        char uf[128], gf[128], ns[64];
+        snprintf(uf, sizeof(uf), "%s.uidMappings", field);
+        snprintf(gf, sizeof(gf), "%s.gidMappings", field);
+        snprintf(ns, sizeof(ns), "/proc/%d/ns/user", pid);
+        int fd = write_map(pid, "uid_map", uids, n_uids, uf, err);
+        if (fd == 0)
+                fd = write_map(pid, "gid_map", gids, n_gids, gf, err);
+        if (fd == 0 && (fd = open(ns, O_RDONLY | O_CLOEXEC)) < 0)
+                fd = cella_errno(err, errno, "%s: open \"%s\"", field, ns);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return fd;
 }
 
 int lnx_write_time_offsets(const struct oci_spec *spec, struct cella_error *err)

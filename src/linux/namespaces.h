@@ -28,6 +28,14 @@ int lnx_ns_join(struct lnx_ns_plan *plan, struct cella_error *err);
 /* Parent side: writes uid_map/gid_map (and setgroups when needed) for pid. */
 int lnx_write_id_maps(pid_t pid, const struct oci_spec *spec, struct cella_error *err);
 
+/*
+ * A user namespace with these maps (root only), held by no process: its fd, e.g. for an
+ * idmapped mount (MOUNT_ATTR_IDMAP). field names the mappings in errors ("mounts[2]").
+ */
+int lnx_userns_with_maps(const struct oci_id_mapping *uids, size_t n_uids,
+                         const struct oci_id_mapping *gids, size_t n_gids, const char *field,
+                         struct cella_error *err);
+
 /* Child side, after unshare(CLONE_NEWTIME): writes linux.timeOffsets to timens_offsets. */
 int lnx_write_time_offsets(const struct oci_spec *spec, struct cella_error *err);
 

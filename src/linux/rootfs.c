@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -14,6 +15,8 @@
 #include "base/fs.h"
 #include "linux/devices.h"
 #include "linux/mounts.h"
+#include "linux/namespaces.h"
+#include "linux/overlay.h"
 
 static int mount_setattr_fd(int fd, bool recursive, uint64_t set, uint64_t clr)
 {
@@ -25,7 +28,7 @@ static int mount_setattr_fd(int fd, bool recursive, uint64_t set, uint64_t clr)
 }
 
 /* Opens a bind source on the host; relative sources are relative to the bundle. */
-static int open_bind_source(struct lnx_rootfs *r, const struct oci_mount *m, size_t idx,
+static int open_bind_source(const char *bundle, const struct oci_mount *m, size_t idx,
                             struct cella_error *err)
 {
         if (!m->source)
@@ -35,11 +38,97 @@ static int open_bind_source(struct lnx_rootfs *r, const struct oci_mount *m, siz
         if (m->source[0] == '/')
                 snprintf(path, sizeof(path), "%s", m->source);
         else
-                snprintf(path, sizeof(path), "%s/%s", r->bundle, m->source);
+                snprintf(path, sizeof(path), "%s/%s", bundle, m->source);
         int fd = open(path, O_PATH | O_CLOEXEC);
         if (fd < 0)
                 return cella_errno(err, errno, "mounts[%zu]: bind source \"%s\"", idx, path);
         return fd;
+}
+
+/* The user namespace whose mapping an idmapped mount takes (see lnx_rootfs_idmapped_sources). */
+static int idmap_userns(const struct oci_spec *spec, const struct oci_mount *m, size_t idx,
+                        struct cella_error *err)
+{
+        char field[32];
+        snprintf(field, sizeof(field), "mounts[%zu]", idx);
+        if (m->n_uid_mappings)
+                return lnx_userns_with_maps(m->uid_mappings, m->n_uid_mappings, m->gid_mappings,
+                                            m->n_gid_mappings, field, err);
+        const struct oci_linux *l = &spec->linux_;
+        if (!oci_spec_namespace(spec, OCI_NS_USER) || !l->n_uid_mappings)
+                return cella_err(err, EINVAL,
+                                 "%s: idmapped mount of \"%s\" without uidMappings/gidMappings "
+                                 "needs a container user namespace with linux.uidMappings to "
+                                 "borrow: give the mount its own mappings",
+                                 field, m->destination);
+        return lnx_userns_with_maps(l->uid_mappings, l->n_uid_mappings, l->gid_mappings,
+                                    l->n_gid_mappings, "linux", err);
+}
+
+static int idmapped_source(const struct oci_spec *spec, const char *bundle, size_t idx,
+                           const struct lnx_mount_opts *o, struct cella_error *err)
+{
+        const struct oci_mount *m = &spec->mounts[idx];
+        _cleanup_close_ int src = open_bind_source(bundle, m, idx, err);
+        if (src < 0)
+                return src;
+        _cleanup_close_ int userns = idmap_userns(spec, m, idx, err);
+        if (userns < 0)
+                return userns;
+        unsigned int rec = o->rec_bind ? AT_RECURSIVE : 0;
+        _cleanup_close_ int tree = (int)syscall(
+            SYS_open_tree, src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | rec);
+        if (tree < 0)
+                return cella_errno(err, errno, "mounts[%zu]: clone \"%s\" for an idmapped mount",
+                                   idx, m->source);
+        struct mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns};
+        unsigned int flags = AT_EMPTY_PATH | (o->rec_idmap ? AT_RECURSIVE : 0);
+        if (syscall(SYS_mount_setattr, tree, "", flags, &a, sizeof(a)) < 0)
+                return cella_errno(err, errno,
+                                   "mounts[%zu]: idmap \"%s\" (needs root and a filesystem "
+                                   "that supports idmapped mounts)",
+                                   idx, m->source);
+        return TAKE_FD(tree);
+}
+
+int lnx_rootfs_idmapped_sources(const struct oci_spec *spec, const char *bundle, int **ret_fds,
+                                struct cella_error *err)
+{
+        *ret_fds = NULL;
+        int *fds = NULL;
+        for (size_t i = 0; i < spec->n_mounts; i++) {
+                struct lnx_mount_opts o;
+                int r = lnx_mount_opts_parse(&spec->mounts[i], &o, err);
+                if (r < 0) {
+                        lnx_rootfs_idmapped_close(fds, i);
+                        return r;
+                }
+                lnx_mount_opts_free(&o);
+                if (!fds && !o.idmap)
+                        continue;
+                if (!fds) {
+                        if (!(fds = malloc(spec->n_mounts * sizeof(int))))
+                                return cella_err(err, ENOMEM, "out of memory");
+                        for (size_t k = 0; k < spec->n_mounts; k++)
+                                fds[k] = -1;
+                }
+                if (o.idmap && (fds[i] = idmapped_source(spec, bundle, i, &o, err)) < 0) {
+                        r = fds[i];
+                        fds[i] = -1;
+                        lnx_rootfs_idmapped_close(fds, spec->n_mounts);
+                        return r;
+                }
+        }
+        *ret_fds = fds;
+        return 0;
+}
+
+void lnx_rootfs_idmapped_close(int *fds, size_t n)
+{
+        for (size_t i = 0; fds && i < n; i++)
+                if (fds[i] >= 0)
+                        close(fds[i]);
+        free(fds);
 }
 
 /* Copies the tree at src into dst (tmpcopyup: keep an image's files under a new tmpfs). */
@@ -189,8 +278,17 @@ static int mount_one(struct lnx_rootfs *r, const struct oci_mount *m, size_t idx
         _cleanup_close_ int src = -1, target = -1, top = -1;
         char tpath[32], spath[32];
         bool is_dir = true;
+        bool idmapped = o.idmap;
+        if (idmapped && (!r->idmapped || r->idmapped[idx] < 0)) {
+                rc = cella_err(err, EINVAL, "mounts[%zu]: idmapped source of \"%s\" not prepared",
+                               idx, m->destination);
+                goto out;
+        }
         if (o.bind) {
-                src = open_bind_source(r, m, idx, err);
+                src = idmapped ? fcntl(r->idmapped[idx], F_DUPFD_CLOEXEC, 3)
+                               : open_bind_source(r->bundle, m, idx, err);
+                if (src < 0 && idmapped)
+                        src = cella_errno(err, errno, "mounts[%zu]: idmapped source", idx);
                 struct stat st;
                 if (src < 0 || fstat(src, &st) < 0) {
                         rc = src < 0 ? src
@@ -213,7 +311,17 @@ static int mount_one(struct lnx_rootfs *r, const struct oci_mount *m, size_t idx
         }
         const char *source = o.bind ? fs_fd_path(src, spath) : (m->source ? m->source : "none");
         unsigned long flags = o.bind ? (o.flags & (MS_BIND | MS_REC)) : o.flags;
-        if (mount(source, fs_fd_path(target, tpath), o.bind ? NULL : m->type, flags, o.data) < 0) {
+        if (idmapped) {
+                /* The detached, idmapped tree the parent made is attached as it is. */
+                if (syscall(SYS_move_mount, src, "", target, "",
+                            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+                        rc =
+                            cella_errno(err, errno, "mounts[%zu]: attach idmapped \"%s\" on \"%s\"",
+                                        idx, m->source, m->destination);
+                        goto out;
+                }
+        } else if (mount(source, fs_fd_path(target, tpath), o.bind ? NULL : m->type, flags,
+                         o.data) < 0) {
                 rc = cella_errno(err, errno, "mounts[%zu]: mount %s\"%s\" on \"%s\" (type %s)", idx,
                                  o.bind ? "bind " : "", m->source ? m->source : "none",
                                  m->destination, m->type ? m->type : "bind");
@@ -290,8 +398,12 @@ int lnx_rootfs_prepare(struct lnx_rootfs *r, struct cella_error *err)
                                    r->spec->linux_.rootfs_propagation
                                        ? r->spec->linux_.rootfs_propagation
                                        : "rslave");
-        /* pivot_root needs the new root to be a mount point. */
-        if (mount(r->rootfs, r->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+        /* pivot_root needs the new root to be a mount point: the bundle's overlay (see
+         * linux/overlay.h) or a bind of root.path onto itself. */
+        int ov = lnx_overlay_mount_rootfs(r->spec, r->rootfs, r->userns, err);
+        if (ov < 0)
+                return ov;
+        if (ov == 0 && mount(r->rootfs, r->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return cella_errno(err, errno, "bind mount rootfs \"%s\"", r->rootfs);
         r->root_fd = open(r->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (r->root_fd < 0)

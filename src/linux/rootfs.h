@@ -34,6 +34,7 @@ struct lnx_rootfs {
         bool cgroupns;
         const struct lnx_cgroup_mount *cgroups;
         size_t n_cgroups;
+        const int *idmapped; /* per spec mount: lnx_rootfs_idmapped_sources' fd, or -1 */
         /*
          * Called once, before the first "cgroup" mount (NULL: nothing to wait for). The
          * runtime joins the container's cgroup while the mounts before it are made.
@@ -41,6 +42,18 @@ struct lnx_rootfs {
         int (*before_cgroup_mount)(void *arg, struct cella_error *err);
         void *hook_arg;
 };
+
+/*
+ * Parent side, before the init exists, as root on the host: for each idmapped bind mount
+ * (idmap, ridmap, or uidMappings/gidMappings), a detached clone of its source with the id
+ * mapping applied: the mount's own mappings, else the container's (linux.uidMappings). The
+ * init cannot do this itself: its user namespace has no say over the host filesystem.
+ * ret_fds gets one entry per spec mount (-1 where not idmapped); close them with
+ * lnx_rootfs_idmapped_close.
+ */
+int lnx_rootfs_idmapped_sources(const struct oci_spec *spec, const char *bundle, int **ret_fds,
+                                struct cella_error *err);
+void lnx_rootfs_idmapped_close(int *fds, size_t n);
 
 int lnx_rootfs_prepare(struct lnx_rootfs *r, struct cella_error *err);
 int lnx_rootfs_protect(struct lnx_rootfs *r, struct cella_error *err);

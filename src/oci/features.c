@@ -23,67 +23,27 @@
 
 /* The mount options the runtime's option table implements (runc's list minus acl/noacl). */
 static const char *const mount_options[] = {
-    "async",
-    "atime",
-    "bind",
-    "defaults",
-    "dev",
-    "diratime",
-    "dirsync",
-    "exec",
-    "iversion",
-    "lazytime",
-    "loud",
-    "mand",
-    "noatime",
-    "nodev",
-    "nodiratime",
-    "noexec",
-    "noiversion",
-    "nolazytime",
-    "nomand",
-    "norelatime",
-    "nostrictatime",
-    "nosuid",
-    "nosymfollow",
-    "private",
-    "ratime",
-    "rbind",
-    "rdev",
-    "rdiratime",
-    "relatime",
-    "remount",
-    "rexec",
-    "rnoatime",
-    "rnodev",
-    "rnodiratime",
-    "rnoexec",
-    "rnorelatime",
-    "rnostrictatime",
-    "rnosuid",
-    "rnosymfollow",
-    "ro",
-    "rprivate",
-    "rrelatime",
-    "rro",
-    "rrw",
-    "rshared",
-    "rslave",
-    "rstrictatime",
-    "rsuid",
-    "rsymfollow",
-    "runbindable",
-    "rw",
-    "shared",
-    "silent",
-    "slave",
-    "strictatime",
-    "suid",
-    "symfollow",
-    "sync",
-    "tmpcopyup",
-    "unbindable",
-    NULL,
+    "async",         "atime",        "bind",
+    "defaults",      "dev",          "diratime",
+    "dirsync",       "exec",         "idmap",
+    "iversion",      "lazytime",     "loud",
+    "mand",          "noatime",      "nodev",
+    "nodiratime",    "noexec",       "noiversion",
+    "nolazytime",    "nomand",       "norelatime",
+    "nostrictatime", "nosuid",       "nosymfollow",
+    "private",       "ratime",       "rbind",
+    "rdev",          "rdiratime",    "relatime",
+    "remount",       "rexec",        "ridmap",
+    "rnoatime",      "rnodev",       "rnodiratime",
+    "rnoexec",       "rnorelatime",  "rnostrictatime",
+    "rnosuid",       "rnosymfollow", "ro",
+    "rprivate",      "rrelatime",    "rro",
+    "rrw",           "rshared",      "rslave",
+    "rstrictatime",  "rsuid",        "rsymfollow",
+    "runbindable",   "rw",           "shared",
+    "silent",        "slave",        "strictatime",
+    "suid",          "symfollow",    "sync",
+    "tmpcopyup",     "unbindable",   NULL,
 };
 
 static struct json_object *strv_json(const char *const *v)
@@ -123,8 +83,8 @@ static struct json_object *linux_features(void)
         json_object_object_add(l, "selinux", enabled_json(false));
         json_object_object_add(l, "intelRdt", enabled_json(false));
         struct json_object *ext = json_object_new_object();
-        /* Idmapped mounts are not implemented yet: say so (and create refuses the options). */
-        json_object_object_add(ext, "idmap", enabled_json(false));
+        /* idmap/ridmap and mount uidMappings (mount_setattr(MOUNT_ATTR_IDMAP), Linux 5.12). */
+        json_object_object_add(ext, "idmap", enabled_json(true));
         json_object_object_add(l, "mountExtensions", ext);
         return l;
 }
@@ -147,6 +107,10 @@ struct json_object *oci_features(void)
         struct json_object *ann = json_object_new_object();
         json_object_object_add(ann, "io.github.cella.version",
                                json_object_new_string(CELLA_VERSION));
+        /* Annotations the runtime acts on, with the form of their value (linux/overlay.h). */
+        json_object_object_add(
+            ann, "io.cella.rootfs.overlay",
+            json_object_new_string("lowerdir=DIR[:DIR...][,upperdir=DIR,workdir=DIR][,userxattr]"));
         json_object_object_add(f, "annotations", ann);
         return f;
 }

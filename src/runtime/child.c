@@ -153,6 +153,7 @@ static int step_rootfs(struct child *ch, struct cella_error *err)
             .cgroupns = c->ns.new_cgroup || c->ns.join_fd[OCI_NS_CGROUP] >= 0,
             .cgroups = c->cg_mounts,
             .n_cgroups = c->n_cg_mounts,
+            .idmapped = c->idmapped,
             .before_cgroup_mount = before_cgroup_mount,
             .hook_arg = ch,
         };
@@ -224,28 +225,11 @@ static int step_pivot(struct child *ch, struct cella_error *err)
 
 static int step_identity(struct child *ch, struct cella_error *err)
 {
-        const struct oci_process *p = &ch->c->spec->process;
-        int r = 0;
-        if (p->has_capabilities)
-                r = lnx_caps_drop_bounding(&p->capabilities, err);
-        if (r == 0)
-                r = rt_switch_user(p, ch->c->setgroups_allowed, err);
-        if (r == 0 && p->has_capabilities)
-                r = lnx_caps_apply(&p->capabilities, err);
-        if (r < 0)
-                return r;
-        r = lnx_chdir_in_root(p->cwd, err);
-        if (r < 0)
-                return r;
-        if (ch->pty_slave >= 0) {
+        int r = rt_assume_identity(&ch->c->spec->process, ch->c->setgroups_allowed, &ch->env,
+                                   ch->exe, sizeof(ch->exe), err);
+        if (r == 0 && ch->pty_slave >= 0)
                 r = lnx_terminal_make_controlling(ch->pty_slave, err);
-                if (r < 0)
-                        return r;
-        }
-        ch->env = lnx_env_with_home(p);
-        if (!ch->env)
-                return cella_err(err, ENOMEM, "out of memory");
-        return lnx_find_executable(p, ch->exe, sizeof(ch->exe), err);
+        return r;
 }
 
 static int step_lockdown(struct child *ch, struct cella_error *err)
@@ -342,11 +326,7 @@ static void reset_signals(void)
         sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/*
- * Fds the caller of cella left open (not --preserve-fds) must not stay reachable through our
- * /proc/PID/fd while we set up (CVE-2024-21626 class): close all but ours right away.
- */
-static void close_inherited_fds(const struct rt_ctx *c)
+void rt_close_inherited_fds(const struct rt_ctx *c)
 {
         int keep[OCI_NS_COUNT + 4], n = 0;
         keep[n++] = c->sync_fd[1];
@@ -358,13 +338,15 @@ static void close_inherited_fds(const struct rt_ctx *c)
         DIR *d = opendir("/proc/self/fd");
         if (!d)
                 return;
-        int first = 3 + c->opts->preserve_fds;
+        int first = 3 + c->opts->listen_fds + c->opts->preserve_fds;
         struct dirent *de;
         while ((de = readdir(d))) {
                 int fd = atoi(de->d_name);
                 bool mine = fd == dirfd(d) || fd < first || de->d_name[0] == '.';
                 for (int i = 0; i < n && !mine; i++)
                         mine = keep[i] == fd;
+                for (size_t i = 0; c->idmapped && i < c->spec->n_mounts && !mine; i++)
+                        mine = c->idmapped[i] == fd;
                 if (!mine)
                         close(fd);
         }
@@ -385,7 +367,7 @@ _Noreturn void rt_child_main(struct rt_ctx *c)
         close(c->sync_fd[0]);
         close(c->dir_fd);
         close(c->root_fd);
-        close_inherited_fds(c);
+        rt_close_inherited_fds(c);
         if (wait_for(&ch, RT_SYNC_GO, &err) < 0)
                 _exit(1); /* the parent is gone or failed: nobody to report to */
         for (size_t i = 0; i < ARRAY_SIZE(steps); i++)

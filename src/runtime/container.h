@@ -37,7 +37,8 @@ struct rt_ctx {
         bool setgroups_allowed;
         struct lnx_lsm lsm;
         struct lnx_seccomp *seccomp; /* compiled before clone, loaded by the child; NULL if none */
-        pid_t pid;                   /* the container init, in the host pid namespace */
+        int *idmapped;      /* per mount: detached idmapped source tree (or -1); NULL if none */
+        pid_t pid;          /* the container init, in the host pid namespace */
         pid_t intermediate; /* slow path only: the process that joined namespaces by path */
 };
 

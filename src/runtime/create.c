@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -261,6 +262,8 @@ static int prepare(struct rt_ctx *c, const char *root, int *ret_peer, struct cel
                 r = make_cgroup(c, err);
         if (r == 0)
                 r = prepare_seccomp(c, err);
+        if (r == 0)
+                r = lnx_rootfs_idmapped_sources(c->spec, c->bundle, &c->idmapped, err);
         if (r < 0)
                 return r;
         plan_cgroup_mounts(c);
@@ -291,6 +294,12 @@ _Noreturn static void intermediate_main(struct rt_ctx *c)
         struct cella_error err = {0};
         int flags = c->ns.clone_flags;
         bool new_user = flags & CLONE_NEWUSER;
+        /* Before joining anything: nothing in a joined namespace may reach our host fds. */
+        rt_close_inherited_fds(c);
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+                cella_errno(&err, errno, "prctl(PR_SET_DUMPABLE)");
+                goto fail;
+        }
         if (lnx_ns_join(&c->ns, &err) < 0)
                 goto fail;
         if (new_user) {
@@ -544,6 +553,8 @@ void rt_ctx_release(struct rt_ctx *c)
         cg_free(&c->cg);
         lnx_seccomp_free(c->seccomp);
         c->seccomp = NULL;
+        lnx_rootfs_idmapped_close(c->idmapped, c->spec ? c->spec->n_mounts : 0);
+        c->idmapped = NULL;
         oci_spec_free(c->spec);
         c->spec = NULL;
 }

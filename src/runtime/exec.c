@@ -24,7 +24,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,13 +31,11 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -52,6 +49,7 @@
 #include "linux/terminal.h"
 #include "oci/spec.h"
 #include "runtime/internal.h"
+#include "runtime/proxy.h"
 #include "runtime/state.h"
 #include "runtime/sync.h"
 
@@ -449,7 +447,8 @@ static int prepare(struct exec_ctx *x, const char *root, struct cella_error *err
 
 /* ---- helpers shared with the init (internal.h) ---------------------------------------- */
 
-int rt_switch_user(const struct oci_process *p, bool setgroups_allowed, struct cella_error *err)
+/* lnx_switch_user, but without setgroups(2) where the user namespace denies it. */
+static int switch_user(const struct oci_process *p, bool setgroups_allowed, struct cella_error *err)
 {
         _cleanup_free_ char *sg = NULL;
         if (fs_read_file("/proc/self/setgroups", 64, &sg, NULL) < 0 || strncmp(sg, "deny", 4) != 0)
@@ -457,6 +456,27 @@ int rt_switch_user(const struct oci_process *p, bool setgroups_allowed, struct c
         struct oci_process view = *p;
         view.user.n_additional_gids = 0;
         return lnx_switch_user(&view, false, err);
+}
+
+int rt_assume_identity(const struct oci_process *p, bool setgroups_allowed, char ***ret_env,
+                       char *exe, size_t exe_size, struct cella_error *err)
+{
+        int r = 0;
+        if (p->has_capabilities)
+                r = lnx_caps_drop_bounding(&p->capabilities, err);
+        if (r == 0)
+                r = switch_user(p, setgroups_allowed, err);
+        if (r == 0 && p->has_capabilities)
+                r = lnx_caps_apply(&p->capabilities, err);
+        if (r == 0)
+                r = lnx_chdir_in_root(p->cwd, err);
+        if (r < 0)
+                return r;
+        char **env = lnx_env_with_home(p);
+        if (!env)
+                return cella_err(err, ENOMEM, "out of memory");
+        *ret_env = env;
+        return lnx_find_executable(p, exe, exe_size, err);
 }
 
 /* ---- the process (child side) ----------------------------------------------------------- */
@@ -542,23 +562,8 @@ static int step_seccomp_early(struct exec_ctx *x, struct cella_error *err)
 
 static int step_identity(struct exec_ctx *x, struct cella_error *err)
 {
-        const struct oci_process *p = x->proc;
-        int r = 0;
-        if (p->has_capabilities)
-                r = lnx_caps_drop_bounding(&p->capabilities, err);
-        if (r == 0)
-                r = rt_switch_user(p, x->setgroups_allowed, err);
-        if (r == 0 && p->has_capabilities)
-                r = lnx_caps_apply(&p->capabilities, err);
-        if (r < 0)
-                return r;
-        r = lnx_chdir_in_root(p->cwd, err);
-        if (r < 0)
-                return r;
-        x->env = lnx_env_with_home(p);
-        if (!x->env)
-                return cella_err(err, ENOMEM, "out of memory");
-        return lnx_find_executable(p, x->exe, sizeof(x->exe), err);
+        return rt_assume_identity(x->proc, x->setgroups_allowed, &x->env, x->exe, sizeof(x->exe),
+                                  err);
 }
 
 static int step_lockdown(struct exec_ctx *x, struct cella_error *err)
@@ -766,115 +771,13 @@ static void undo(struct exec_ctx *x)
 
 /* ---- foreground ------------------------------------------------------------------------- */
 
-struct fg {
-        pid_t pid;
-        int sfd, master;
-        bool stdin_open, exited;
-        int status;
-};
-
-static void fg_reap(struct fg *f)
+/* The pty master, when the process has a terminal and cella proxies it. */
+static int proxied_master(struct exec_ctx *x)
 {
-        int ws;
-        pid_t p;
-        while ((p = waitpid(-1, &ws, WNOHANG)) > 0)
-                if (p == f->pid) {
-                        f->status = WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
-                        f->exited = true;
-                }
-}
-
-static void fg_resize(struct fg *f)
-{
-        struct winsize ws;
-        if (f->master >= 0 && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
-                ioctl(f->master, TIOCSWINSZ, &ws);
-}
-
-static bool pump(int in, int out)
-{
-        char buf[8192];
-        ssize_t n = read(in, buf, sizeof(buf));
-        if (n <= 0)
-                return n < 0 && (errno == EAGAIN || errno == EINTR);
-        return fs_write_all(out, buf, (size_t)n) == 0;
-}
-
-static void fg_signals(struct fg *f)
-{
-        struct signalfd_siginfo si;
-        while (read(f->sfd, &si, sizeof(si)) == sizeof(si)) {
-                if (si.ssi_signo == SIGCHLD)
-                        fg_reap(f);
-                else if (si.ssi_signo == SIGWINCH)
-                        fg_resize(f);
-                else
-                        kill(f->pid, (int)si.ssi_signo);
-        }
-}
-
-static void fg_loop(struct fg *f)
-{
-        fg_reap(f);
-        while (!f->exited) {
-                struct pollfd p[3] = {{.fd = f->sfd, .events = POLLIN},
-                                      {.fd = f->master, .events = POLLIN},
-                                      {.fd = f->stdin_open ? STDIN_FILENO : -1, .events = POLLIN}};
-                if (poll(p, f->master >= 0 ? 3 : 1, -1) < 0 && errno != EINTR)
-                        break;
-                if (p[0].revents)
-                        fg_signals(f);
-                if (f->master >= 0 && (p[1].revents & (POLLIN | POLLHUP)) &&
-                    !pump(f->master, STDOUT_FILENO)) {
-                        close(f->master);
-                        f->master = -1;
-                }
-                if (f->master >= 0 && (p[2].revents & (POLLIN | POLLHUP)) &&
-                    !pump(STDIN_FILENO, f->master))
-                        f->stdin_open = false;
-        }
-        while (f->master >= 0 && pump(f->master, STDOUT_FILENO)) {
-                struct pollfd p = {.fd = f->master, .events = POLLIN};
-                if (poll(&p, 1, 0) <= 0)
-                        break;
-        }
-        if (f->master >= 0)
-                close(f->master);
-}
-
-static void fg_wait(struct exec_ctx *x, int sfd, int *ret_status)
-{
-        struct fg f = {.pid = x->pid, .sfd = sfd, .master = -1, .stdin_open = true};
-        if (x->console_peer >= 0 && lnx_recv_fd(x->console_peer, &f.master) < 0)
-                f.master = -1;
-        struct termios saved;
-        bool raw = f.master >= 0 && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
-        if (raw) {
-                struct termios t = saved;
-                cfmakeraw(&t);
-                tcsetattr(STDIN_FILENO, TCSANOW, &t);
-                fg_resize(&f);
-        }
-        fg_loop(&f);
-        if (raw)
-                tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-        *ret_status = f.status;
-}
-
-/* Blocked before fork, so no signal meant for the process is lost in between. */
-static int block_signals(struct cella_error *err)
-{
-        sigset_t set;
-        sigfillset(&set);
-        static const int keep[] = {SIGSEGV, SIGBUS,  SIGILL,  SIGFPE,  SIGABRT,
-                                   SIGKILL, SIGSTOP, SIGTTOU, SIGTTIN, SIGTSTP};
-        for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
-                sigdelset(&set, keep[i]);
-        sigprocmask(SIG_BLOCK, &set, NULL);
-        int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-        if (sfd < 0)
-                return cella_errno(err, errno, "signalfd");
-        return sfd;
+        int master = -1;
+        if (x->console_peer >= 0 && lnx_recv_fd(x->console_peer, &master) < 0)
+                return -1;
+        return master;
 }
 
 int rt_exec(const char *root, const char *id, const struct rt_exec_opts *o, int *ret_status,
@@ -885,7 +788,7 @@ int rt_exec(const char *root, const char *id, const struct rt_exec_opts *o, int 
         *ret_status = 0;
         int r = prepare(&x, root, err);
         _cleanup_close_ int sfd = -1;
-        if (r == 0 && !o->detach && (sfd = block_signals(err)) < 0)
+        if (r == 0 && !o->detach && (sfd = rt_proxy_signalfd(err)) < 0)
                 r = sfd;
         if (r == 0)
                 r = spawn(&x, err);
@@ -901,7 +804,7 @@ int rt_exec(const char *root, const char *id, const struct rt_exec_opts *o, int 
         if (r < 0)
                 undo(&x);
         else if (!o->detach)
-                fg_wait(&x, sfd, ret_status);
+                *ret_status = rt_proxy_wait(x.pid, sfd, proxied_master(&x));
         ctx_release(&x);
         return r;
 }

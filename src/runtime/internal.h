@@ -23,13 +23,23 @@ int rt_create_ctx(struct rt_ctx *c, const char *root, const char *id,
                   const struct rt_create_opts *o, int *ret_console_peer, struct cella_error *err);
 void rt_ctx_release(struct rt_ctx *c);
 
+/*
+ * Fds the caller of cella left open (not LISTEN_FDS or --preserve-fds) must not stay
+ * reachable through our /proc/PID/fd while we set up (CVE-2024-21626 class): the init and the
+ * intermediate close all but theirs right away. (child.c)
+ */
+void rt_close_inherited_fds(const struct rt_ctx *c);
+
 int rt_write_pid_file(const char *path, pid_t pid, struct cella_error *err);
 
 /*
- * lnx_switch_user, but without setgroups(2) where the user namespace denies it (runc then
- * silently keeps the groups it has). (exec.c)
+ * Becomes the process of the spec, for the init and for exec: drops the bounding set, switches
+ * to process.user (without setgroups(2) where the user namespace denies it, as runc does),
+ * arranges the other capability sets, enters process.cwd inside the root, and finds what to
+ * execve with which environment (ret_env: allocated; exe: the resolved path). (exec.c)
  */
-int rt_switch_user(const struct oci_process *p, bool setgroups_allowed, struct cella_error *err);
+int rt_assume_identity(const struct oci_process *p, bool setgroups_allowed, char ***ret_env,
+                       char *exe, size_t exe_size, struct cella_error *err);
 
 /* spec annotations as a JSON object (NULL if none). */
 struct json_object *rt_annotations_json(const struct oci_spec *spec);

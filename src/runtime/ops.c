@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -273,11 +274,19 @@ int rt_delete(const char *root, const char *id, bool force, struct cella_error *
         return r;
 }
 
-static struct json_object *creating_state(const char *id)
+/* A state directory without state.json: a create still at work, or one that died. */
+static struct json_object *unfinished_state(const struct handle *h, const char *id)
 {
         struct rt_state st = {
             .id = (char *)id, .bundle = "", .rootfs = "", .created = "", .owner = ""};
-        return rt_state_to_oci(&st, RT_CREATING);
+        /* create holds the directory's lock until state.json is written. */
+        if (flock(h->dir_fd, LOCK_SH | LOCK_NB) < 0)
+                return rt_state_to_oci(&st, RT_CREATING);
+        flock(h->dir_fd, LOCK_UN);
+        log_warn("container \"%s\" is what an interrupted create left behind: remove it "
+                 "with `cella delete --force %s`",
+                 id, id);
+        return rt_state_to_oci(&st, RT_STOPPED);
 }
 
 int rt_state(const char *root, const char *id, struct json_object **ret, struct cella_error *err)
@@ -286,7 +295,7 @@ int rt_state(const char *root, const char *id, struct json_object **ret, struct 
         int r = handle_open(&h, root, id, false, err);
         if (r == -EAGAIN) {
                 cella_error_clear(err);
-                *ret = creating_state(id);
+                *ret = unfinished_state(&h, id);
                 r = 0;
         } else if (r == 0) {
                 *ret = rt_state_to_oci(&h.st, rt_state_status(h.dir_fd, &h.st));

@@ -289,8 +289,6 @@ def test_mount_option_remount(bundle):
 # SPEC config.md (idmap): "Indicates that the mount MUST have an idmapping applied. ... If
 #   uidMappings or gidMappings are specified for the mount, the runtime MUST use those values for
 #   the mount's mapping."  (SHOULD option; mount_setattr(MOUNT_ATTR_IDMAP), Linux 5.12)
-@cella_bug("idmapped mounts are not implemented yet: create refuses `idmap`/`ridmap` and mount "
-           "uidMappings with a clear error, and features reports mountExtensions.idmap disabled")
 @runc_xfail("runc 1.1 has no idmapped mounts; config.md lists `idmap` as SHOULD and 'the "
             "runtime MUST use those values for the mount's mapping'")
 def test_idmap_mount(bundle, workdir):

@@ -571,9 +571,6 @@ def test_personality_linux32(bundle):
 @runc_xfail("runc 1.1 refuses linux.resources.unified unless the host is cgroup2-only; "
             "config-linux.md: 'The OCI runtime MUST ensure that the needed cgroup controllers "
             "are enabled for the cgroup.'")
-@cella_bug("in hybrid mode cella does not enable a controller down the cgroup2 tree for "
-           "linux.resources.unified (\"controller hugetlb is not available\"); config-linux.md: "
-           "'The OCI runtime MUST ensure that the needed cgroup controllers are enabled'")
 def test_unified_writes_and_enables_controller(bundle, rt):
     bundle.config["linux"]["cgroupsPath"] = f"/{bundle.id}"
     bundle.config["linux"].setdefault("resources", {})["unified"] = {

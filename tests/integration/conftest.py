@@ -351,3 +351,17 @@ def wait_for_no_leaks(b):
         for cid in b.ids:
             helpers.force_cleanup(cid, b.path, b.rt.state_root)
     return found
+
+
+@pytest.fixture
+def host_tree(workdir, request):
+    """A host directory holding a file and a tmpfs submount (with its own file)."""
+    d = workdir / f"host-{request.node.name[:20]}-{os.getpid()}-{id(request)}"
+    (d / "sub").mkdir(parents=True)
+    (d / "file").write_text("from host\n")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "subtmp", str(d / "sub")],
+                   check=True)
+    (d / "sub" / "inner").write_text("inner\n")
+    yield d
+    subprocess.run(["umount", "-l", str(d / "sub")], check=False)
+    subprocess.run(["rm", "-rf", str(d)], check=False)

@@ -157,3 +157,39 @@ def test_state_lists_stopped_container_after_runtime_killed(bundle, rt):
     assert bundle.id in [c["id"] for c in json.loads(r.stdout)]
     assert rt("delete", "-f", bundle.id).returncode == 0
     wait_for(lambda: not bundle.leaks(), what="no leaks")
+
+
+@pytest.mark.skipif(not IS_CELLA, reason="the state directory layout is cella's")
+def test_state_dir_of_an_interrupted_create(rt):
+    """A create killed before it wrote state.json leaves a bare, unlocked state directory:
+    that is no container being created but a leftover, shown stopped and removed by delete -f."""
+    cid = "interrupted-create"
+    (rt.state_root / cid).mkdir(parents=True, mode=0o700)
+    try:
+        r = rt("state", cid)
+        assert r.returncode == 0, r
+        assert json.loads(r.stdout)["status"] == "stopped"
+        assert "delete --force" in r.stderr, r.stderr
+        assert cid in [c["id"] for c in json.loads(rt("list", "-f", "json").stdout)]
+        assert rt("delete", cid).returncode != 0
+        assert rt("delete", "-f", cid).returncode == 0
+        assert not (rt.state_root / cid).exists()
+    finally:
+        subprocess.run(["rm", "-rf", str(rt.state_root / cid)])
+
+
+@pytest.mark.skipif(not IS_CELLA, reason="the state directory layout is cella's")
+def test_state_dir_locked_by_a_create_at_work_is_creating(rt):
+    import fcntl
+    cid = "create-at-work"
+    d = rt.state_root / cid
+    d.mkdir(parents=True, mode=0o700)
+    fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        r = rt("state", cid)
+        assert r.returncode == 0, r
+        assert json.loads(r.stdout)["status"] == "creating"
+    finally:
+        os.close(fd)
+        subprocess.run(["rm", "-rf", str(d)])

@@ -602,10 +602,12 @@ static void test_real_freeze_and_kill_all(void **state)
                 fail_msg("freeze: %s", err.msg);
         assert_int_equal(cg_is_frozen(&cg, &frozen, &err), 0);
         assert_true(frozen);
-        /* SIGTERM to a paused container: delivered, the cgroup stays frozen. */
+        /*
+         * SIGTERM to a paused container is delivered. Whether the tasks die while frozen differs:
+         * v1 holds them until the thaw; v2 lets a fatal signal through at once, so "frozen" may
+         * flicker while they exit. Only the outcome after the thaw is the same everywhere.
+         */
         assert_int_equal(cg_kill_all(&cg, SIGTERM, &err), 0);
-        assert_int_equal(cg_is_frozen(&cg, &frozen, &err), 0);
-        assert_true(frozen);
         assert_int_equal(cg_freeze(&cg, false, &err), 0);
         int status;
         assert_int_equal(waitpid(a, &status, 0), a);

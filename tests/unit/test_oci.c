@@ -1069,10 +1069,10 @@ static void test_features(void **state)
         assert_true(strv_has(hooks, "createRuntime"));
         struct json_object *mo = get(f, "mountOptions");
         assert_true(strv_has(mo, "rro"));
-        assert_false(strv_has(mo, "ridmap")); /* idmapped mounts: not implemented yet */
+        assert_true(strv_has(mo, "idmap") && strv_has(mo, "ridmap"));
         assert_true(strv_has(mo, "tmpcopyup"));
         assert_false(strv_has(mo, "acl"));
-        assert_int_equal(json_object_array_length(mo), 60);
+        assert_int_equal(json_object_array_length(mo), 62);
         struct json_object *l = get(f, "linux");
         assert_int_equal(json_object_array_length(get(l, "namespaces")), 8);
         assert_true(strv_has(get(l, "namespaces"), "time"));
@@ -1082,7 +1082,7 @@ static void test_features(void **state)
         assert_false(json_object_get_boolean(get(get(l, "seccomp"), "enabled")));
         assert_false(json_object_get_boolean(get(get(l, "apparmor"), "enabled")));
         assert_false(json_object_get_boolean(get(get(l, "selinux"), "enabled")));
-        assert_false(
+        assert_true(
             json_object_get_boolean(get(get(get(l, "mountExtensions"), "idmap"), "enabled")));
 
         static const char *const archs[] = {"SCMP_ARCH_X86_64", NULL};
