@@ -301,6 +301,11 @@ static int kill_and_wait(struct cgroup *cg, struct cella_error *err)
                 _cleanup_free_ pid_t *pids = NULL;
                 size_t n = 0;
                 r = cg_pids(cg, &pids, &n, err);
+                if (r == -ENOENT) {
+                        /* Gone with its last process (systemd removes an emptied scope). */
+                        cella_error_clear(err);
+                        return 0;
+                }
                 if (r < 0)
                         return r;
                 if (n == 0)
