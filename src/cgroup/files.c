@@ -189,6 +189,8 @@ int cg_rmdir_hierarchy(struct cg_hierarchy *h, struct cella_error *err)
 
 int cg_enter_hierarchy(const struct cg_hierarchy *h, pid_t pid, struct cella_error *err)
 {
+        if (h->joined)
+                return 0;
         char buf[32];
         snprintf(buf, sizeof(buf), "%d", (int)pid);
         return cg_write(h->path, "cgroup.procs", buf, err);

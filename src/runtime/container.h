@@ -26,7 +26,8 @@ struct rt_ctx {
         struct lnx_ns_plan ns;
         struct cgroup cg;
         bool cg_created;
-        bool cg_early; /* made before clone (rootless), not while the init sets up */
+        bool cg_early;   /* made before clone (rootless), not while the init sets up */
+        int cg_clone_fd; /* cgroup2 directory for clone3(CLONE_INTO_CGROUP), or -1 */
         struct lnx_cgroup_mount cg_mounts[CG_MAX_HIERARCHIES];
         char cg_names[CG_MAX_HIERARCHIES][64];
         char cg_options[CG_MAX_HIERARCHIES][256];
