@@ -256,10 +256,10 @@ static int mount_cgroups(struct lnx_rootfs *r, int target_fd, const char *dest, 
 static int check_not_root(struct lnx_rootfs *r, int target, const char *dest, size_t idx,
                           struct cella_error *err)
 {
-        struct stat t, root;
-        if (fstat(target, &t) < 0 || fstat(r->root_fd, &root) < 0)
+        struct stat t;
+        if (fstat(target, &t) < 0)
                 return cella_errno(err, errno, "mounts[%zu]: stat \"%s\"", idx, dest);
-        if (t.st_dev == root.st_dev && t.st_ino == root.st_ino)
+        if (t.st_dev == r->root_dev && t.st_ino == r->root_ino)
                 return cella_err(
                     err, EINVAL,
                     "mounts[%zu]: destination \"%s\" resolves to the rootfs root (is it "
@@ -327,6 +327,9 @@ static int mount_one(struct lnx_rootfs *r, const struct oci_mount *m, size_t idx
                                  m->destination, m->type ? m->type : "bind");
                 goto out;
         }
+        if (!o.tmpcopyup && !o.attr_set && !o.attr_clr && !o.rec_attr_set && !o.rec_attr_clr &&
+            !o.propagation)
+                goto out; /* nothing to do on the new mount itself */
         /* Reopen: the fd taken before mounting points below the new mount, not at it. */
         top = fs_open_in_root(r->root_fd, m->destination, O_PATH, 0);
         if (top < 0) {
@@ -406,8 +409,11 @@ int lnx_rootfs_prepare(struct lnx_rootfs *r, struct cella_error *err)
         if (ov == 0 && mount(r->rootfs, r->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return cella_errno(err, errno, "bind mount rootfs \"%s\"", r->rootfs);
         r->root_fd = open(r->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (r->root_fd < 0)
+        struct stat st;
+        if (r->root_fd < 0 || fstat(r->root_fd, &st) < 0)
                 return cella_errno(err, errno, "open rootfs \"%s\"", r->rootfs);
+        r->root_dev = st.st_dev;
+        r->root_ino = st.st_ino;
         for (size_t i = 0; i < r->spec->n_mounts; i++) {
                 int rc = mount_one(r, &r->spec->mounts[i], i, err);
                 if (rc < 0)
