@@ -346,16 +346,6 @@ static int wait_for_start(int fifo_fd)
         }
 }
 
-static void reset_signals(void)
-{
-        struct sigaction sa = {.sa_handler = SIG_DFL};
-        for (int sig = 1; sig < NSIG; sig++)
-                sigaction(sig, &sa, NULL);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
 void rt_close_inherited_fds(const struct rt_ctx *c)
 {
         int keep[OCI_NS_COUNT + 4], n = 0;
@@ -409,7 +399,7 @@ _Noreturn void rt_child_main(struct rt_ctx *c)
         /* exec.fifo stays open (close-on-exec): `start` learns from its closing that we exec'd. */
         if (wait_for_start(c->fifo_fd) < 0)
                 _exit(1);
-        reset_signals();
+        lnx_reset_signals(c->sig_ignored);
         execve(ch.exe, c->spec->process.args, ch.env);
         dprintf(STDERR_FILENO, "cella: exec \"%s\": %s\n", ch.exe, strerror(errno));
         _exit(127);

@@ -36,6 +36,7 @@ struct rt_ctx {
         int console_fd; /* connected console socket, -1 if none */
         int fifo_fd;    /* exec.fifo, O_RDONLY|O_NONBLOCK, inherited by the init */
         bool setgroups_allowed;
+        unsigned long long sig_ignored; /* what the init resets before execve */
         struct lnx_lsm lsm;
         struct lnx_seccomp *seccomp; /* compiled before clone, loaded by the child; NULL if none */
         int *idmapped;      /* per mount: detached idmapped source tree (or -1); NULL if none */

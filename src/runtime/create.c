@@ -30,6 +30,7 @@
 #include "base/prefault.h"
 #include "linux/mounts.h"
 #include "linux/namespaces.h"
+#include "linux/process.h"
 #include "linux/schedule.h"
 #include "linux/seccomp_filter.h"
 #include "linux/terminal.h"
@@ -295,6 +296,8 @@ static int prepare(struct rt_ctx *c, const char *root, int *ret_peer, struct cel
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c->sync_fd) < 0)
                 return cella_errno(err, errno, "socketpair");
         c->setgroups_allowed = !oci_spec_namespace(c->spec, OCI_NS_USER) || geteuid() == 0;
+        /* We install no handlers: the init inherits only these non-default dispositions. */
+        c->sig_ignored = lnx_ignored_signals();
         return 0;
 }
 
