@@ -409,9 +409,9 @@ static int spawn(struct rt_ctx *c, struct cella_error *err)
         if (pid < 0)
                 return cella_errno(err, errno, "clone the container init (namespaces %#x)",
                                    c->ns.clone_flags);
-        /* Both sides now write to shared copy-on-write pages: break the sharing in bulk. */
-        prefault_writable(48 * 1024, 64 * 1024);
         if (pid == 0) {
+                /* The init writes much of what it shares copy-on-write with us: in bulk. */
+                prefault_writable(48 * 1024, 64 * 1024);
                 if (slow)
                         intermediate_main(c);
                 rt_child_main(c);
