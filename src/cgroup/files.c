@@ -157,6 +157,9 @@ static int rmdir_retry(const char *path)
 /* Removes path and every cgroup below it, deepest first. */
 static int rmdir_tree(const char *path, struct cella_error *err)
 {
+        /* Mostly a leaf with no task left: one rmdir. Busy (children, tasks): walk, retry. */
+        if (rmdir(path) == 0 || errno == ENOENT)
+                return 0;
         _cleanup_closedir_ DIR *d = opendir(path);
         if (!d)
                 return errno == ENOENT ? 0 : cella_errno(err, errno, "open \"%s\"", path);
