@@ -194,6 +194,26 @@ static int copy_tree(int src, int dst)
  * hierarchy, each either a fresh cgroup mount (inside a cgroup namespace the kernel shows the
  * container's own cgroup as the root) or a bind of the container's host cgroup directory.
  */
+static bool plain_name(const char *name)
+{
+        return *name && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+/*
+ * A directory in the tmpfs we mounted a moment ago for the cgroup hierarchies (dir_fd is its
+ * root): nothing but us has written to it, so it needs no resolution in root. -EINVAL for a
+ * name that is not one plain component (the caller then takes the general way).
+ */
+static int mkdir_in_fresh(int dir_fd, const char *name)
+{
+        if (!plain_name(name))
+                return -EINVAL;
+        if (mkdirat(dir_fd, name, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        int fd = openat(dir_fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
 static int mount_cgroups(struct lnx_rootfs *r, int target_fd, const char *dest, unsigned long flags,
                          struct cella_error *err)
 {
@@ -220,7 +240,11 @@ static int mount_cgroups(struct lnx_rootfs *r, int target_fd, const char *dest, 
                 const struct lnx_cgroup_mount *c = &r->cgroups[i];
                 char sub[512];
                 snprintf(sub, sizeof(sub), "%s/%s", dest, c->name);
-                _cleanup_close_ int fd = fs_mkdir_p_in_root(r->root_fd, sub, 0755, err);
+                _cleanup_close_ int fd = mkdir_in_fresh(top, c->name);
+                if (fd == -EINVAL)
+                        fd = fs_mkdir_p_in_root(r->root_fd, sub, 0755, err);
+                else if (fd < 0)
+                        return cella_errno(err, -fd, "mkdir \"%s\" in rootfs", sub);
                 if (fd < 0)
                         return fd;
                 int rc;
@@ -234,15 +258,18 @@ static int mount_cgroups(struct lnx_rootfs *r, int target_fd, const char *dest, 
                         return cella_errno(err, errno, "mount cgroup \"%s\" on \"%s\"", c->name,
                                            sub);
                 if (!r->cgroupns) {
-                        _cleanup_close_ int m = fs_open_in_root(r->root_fd, sub, O_PATH, 0);
+                        /* Looking the name up again from the tmpfs crosses into the new mount. */
+                        _cleanup_close_ int m =
+                            plain_name(c->name)
+                                ? openat(top, c->name, O_PATH | O_NOFOLLOW | O_CLOEXEC)
+                                : fs_open_in_root(r->root_fd, sub, O_PATH, 0);
                         if (m >= 0)
                                 mount_setattr_fd(m, false, lnx_ms_to_mount_attr(flags), 0);
                 }
         }
-        /* The tmpfs itself becomes read-only last, as runc does, when the mount asks for ro. */
+        /* The tmpfs itself (top is its root) becomes read-only last, as runc does. */
         if (flags & MS_RDONLY) {
-                _cleanup_close_ int m = fs_open_in_root(r->root_fd, dest, O_PATH, 0);
-                int rc = m < 0 ? m : mount_setattr_fd(m, false, MOUNT_ATTR_RDONLY, 0);
+                int rc = mount_setattr_fd(top, false, MOUNT_ATTR_RDONLY, 0);
                 if (rc < 0)
                         return cella_errno(err, -rc, "make \"%s\" read-only", dest);
         }
