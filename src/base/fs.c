@@ -38,8 +38,41 @@ const char *fs_fd_path(int fd, char buf[static 32])
  * mkdirat() relative to its parent's fd, which was itself resolved in root. A symlink in the
  * path is therefore followed only within root, and nothing is ever created outside it.
  */
+/*
+ * The common cases of fs_mkdir_p_in_root in fewer resolutions: the whole path exists (one
+ * openat2, the same resolution the walk ends with), or only its last component is missing
+ * (its parent is resolved in root, the component made with mkdirat relative to it, as the
+ * walk does). -ENOENT (or any failure) means "walk".
+ */
+static int mkdir_last_in_root(int root_fd, const char *path, mode_t mode)
+{
+        int fd = fs_open_in_root(root_fd, path, O_PATH | O_DIRECTORY, 0);
+        if (fd != -ENOENT)
+                return fd;
+        size_t end = strlen(path);
+        while (end > 0 && path[end - 1] == '/')
+                end--;
+        size_t start = end;
+        while (start > 0 && path[start - 1] != '/')
+                start--;
+        char parent[PATH_MAX], name[256];
+        if (start == end || end - start >= sizeof(name) || start >= sizeof(parent))
+                return -ENOENT;
+        memcpy(parent, path, start);
+        parent[start] = '\0';
+        memcpy(name, path + start, end - start);
+        name[end - start] = '\0';
+        _cleanup_close_ int dir = fs_open_in_root(root_fd, parent, O_PATH | O_DIRECTORY, 0);
+        if (dir < 0 || (mkdirat(dir, name, mode) < 0 && errno != EEXIST))
+                return -ENOENT;
+        return fs_open_in_root(root_fd, path, O_PATH | O_DIRECTORY, 0);
+}
+
 int fs_mkdir_p_in_root(int root_fd, const char *path, mode_t mode, struct cella_error *err)
 {
+        int fast = mkdir_last_in_root(root_fd, path, mode);
+        if (fast >= 0)
+                return fast;
         size_t len = strlen(path);
         _cleanup_free_ char *prefix = malloc(len + 2);
         if (!prefix)

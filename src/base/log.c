@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -63,14 +64,44 @@ static size_t quote(char *out, size_t size, const char *s)
         return n;
 }
 
+/*
+ * UTC calendar fields of a Unix time, without glibc's gmtime: its first call runs tzset(),
+ * which reads /etc/localtime (7 syscalls) for a stamp that is UTC anyway. The days-to-date
+ * step is H. Hinnant's civil_from_days (proleptic Gregorian, valid for any 64-bit time).
+ */
+static void utc_fields(int64_t t, int *y, int *mo, int *d, int *h, int *mi, int *s)
+{
+        int64_t days = t / 86400, rem = t % 86400;
+        if (rem < 0) {
+                rem += 86400;
+                days--;
+        }
+        *h = (int)(rem / 3600);
+        *mi = (int)(rem / 60 % 60);
+        *s = (int)(rem % 60);
+        days += 719468;
+        int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+        int64_t doe = days - era * 146097;
+        int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        int64_t mp = (5 * doy + 2) / 153;
+        *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+        *mo = (int)(mp < 10 ? mp + 3 : mp - 9);
+        *y = (int)(yoe + era * 400 + (*mo <= 2));
+}
+
+void log_format_utc(char *buf, size_t size, int64_t sec, long nsec)
+{
+        int y, mo, d, h, mi, s;
+        utc_fields(sec, &y, &mo, &d, &h, &mi, &s);
+        snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", y, mo, d, h, mi, s, nsec);
+}
+
 void log_timestamp(char *buf, size_t size)
 {
         struct timespec ts;
-        struct tm tm;
         clock_gettime(CLOCK_REALTIME, &ts);
-        gmtime_r(&ts.tv_sec, &tm);
-        size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(buf + n, size - n, ".%09ldZ", ts.tv_nsec);
+        log_format_utc(buf, size, (int64_t)ts.tv_sec, ts.tv_nsec);
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
@@ -22,6 +23,8 @@ int log_fd(void);
 
 /* Now, as RFC 3339 UTC with nanoseconds ("2026-01-02T03:04:05.123456789Z"), as runc writes. */
 void log_timestamp(char *buf, size_t size);
+/* The same for a given time; computed without gmtime (no tzset, no /etc/localtime read). */
+void log_format_utc(char *buf, size_t size, int64_t sec, long nsec);
 
 #define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_LVL_WARN, __VA_ARGS__)

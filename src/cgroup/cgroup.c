@@ -339,6 +339,64 @@ int cg_v2_fd(struct cgroup *cg)
         return fd < 0 ? -errno : fd;
 }
 
+static bool fast_join_possible(const struct cgroup *cg)
+{
+        return cg->ops && !cg->rootless && !cg->unit;
+}
+
+int cg_open_clone_into(struct cgroup *cg, struct cella_error *err)
+{
+        struct cg_hierarchy *h = fast_join_possible(cg) ? cg_unified(cg) : NULL;
+        if (!h)
+                return -ENOTSUP;
+        /* v2 also enables the controllers along the path; hybrid's cgroup2 only tracks. */
+        int r = cg->mode == CG_MODE_V2 ? cg->ops->create(cg, err) : cg_mkdir_hierarchy(h, err);
+        if (r < 0)
+                return r;
+        int fd = open(h->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? cella_errno(err, errno, "open cgroup \"%s\"", h->path) : fd;
+}
+
+void cg_cloned_into(struct cgroup *cg)
+{
+        struct cg_hierarchy *h = cg_unified(cg);
+        if (h)
+                h->joined = true;
+}
+
+bool cg_joins_itself(const struct cgroup *cg, size_t i)
+{
+        return fast_join_possible(cg) && cg->mode != CG_MODE_V2 && cg->h[i].controllers[0];
+}
+
+int cg_open_self_join(struct cgroup *cg, int *fds, struct cella_error *err)
+{
+        int n = 0;
+        for (size_t i = 0; i < cg->n_h; i++) {
+                if (!cg_joins_itself(cg, i))
+                        continue;
+                _cleanup_free_ char *p = cg_path_join(cg->h[i].path, "tasks");
+                int fd = p ? open(p, O_WRONLY | O_CLOEXEC) : -1;
+                if (fd < 0) {
+                        int e = p ? errno : ENOMEM;
+                        while (n > 0)
+                                close(fds[--n]);
+                        return cella_errno(err, e, "open \"%s/tasks\"", cg->h[i].path);
+                }
+                fds[n++] = fd;
+                cg->h[i].joined = true;
+        }
+        return n;
+}
+
+int cg_join_self(const struct cgroup *cg, size_t i, int fd, struct cella_error *err)
+{
+        if (write(fd, "0", 1) != 1)
+                return cella_errno(err, errno, "join cgroup \"%s\" (write \"0\" to its tasks)",
+                                   cg->h[i].path);
+        return 0;
+}
+
 void cg_free(struct cgroup *cg)
 {
         if (!cg)

@@ -33,6 +33,11 @@ struct cg_hierarchy {
          * before, so deleting "/cella/ID" keeps a pre-existing "/cella".
          */
         char *created;
+        /*
+         * The init is in it already or joins it itself (cg_open_clone_into, cg_open_self_join):
+         * cg_enter() leaves it alone. Not serialised.
+         */
+        bool joined;
 };
 
 struct cgroup {
@@ -146,6 +151,38 @@ int cg_is_frozen(struct cgroup *cg, bool *ret_frozen, struct cella_error *err);
  * container's controllers are not all in the v2 hierarchy (v1, hybrid).
  */
 int cg_v2_fd(struct cgroup *cg);
+
+/*
+ * Joining without the wait. Writing a pid to cgroup.procs takes cgroup_threadgroup_rwsem for
+ * writing, and the first writer after a quiet spell waits for an RCU grace period (0.2-10 ms
+ * measured, docs/benchmarks.md finding 10), unless the hierarchy is mounted with favordynmods.
+ * Two ways into a cgroup do not take that lock at all:
+ *  - clone3(CLONE_INTO_CGROUP) into a cgroup2 directory (the fork path only read-locks it);
+ *  - a thread writing "0" (itself) to a v1 hierarchy's "tasks" file: moving one thread that is
+ *    current needs no threadgroup stability (kernel/cgroup/cgroup.c, cgroup_procs_write_start),
+ *    and for a single-threaded process that moves the whole process.
+ * Only for the cgroupfs driver as real root: rootless cgroups are joined before clone and the
+ * systemd driver needs the init's pid for its scope.
+ */
+
+/*
+ * Creates the cgroup2 directory of the container (v2, or the unified hierarchy in hybrid mode)
+ * and returns an O_DIRECTORY fd for clone3(CLONE_INTO_CGROUP); -ENOTSUP when that does not
+ * apply. cg_create() later skips nothing and may be called as usual (mkdir is idempotent).
+ */
+int cg_open_clone_into(struct cgroup *cg, struct cella_error *err);
+/* The child was born in the cgroup2 directory of cg_open_clone_into(): cg_enter() skips it. */
+void cg_cloned_into(struct cgroup *cg);
+/* Does the init join hierarchy i itself (cg_open_self_join)? The same answer on both sides. */
+bool cg_joins_itself(const struct cgroup *cg, size_t i);
+/*
+ * Opens the "tasks" file (O_WRONLY) of every hierarchy the init joins itself, in hierarchy
+ * order, into fds (room for CG_MAX_HIERARCHIES); marks them joined. Returns how many, or
+ * -errno (fds opened so far are closed). The init writes "0" to each (cg_join_self).
+ */
+int cg_open_self_join(struct cgroup *cg, int *fds, struct cella_error *err);
+/* In the init: moves the calling (single-threaded) process into hierarchy i through fd. */
+int cg_join_self(const struct cgroup *cg, size_t i, int fd, struct cella_error *err);
 
 /* Serialises to / restores from the state file (an object with mode, path, hierarchies). */
 struct json_object *cg_to_json(const struct cgroup *cg);

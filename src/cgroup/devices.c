@@ -45,6 +45,19 @@ int cg_device_rules(const struct oci_resources *r, struct oci_device_cgroup **re
         return 0;
 }
 
+/* The rule files stay open while the rules are replayed (one open per file, not per rule). */
+static int set_device_rule(int *fd, const char *dir, const char *file, const char *value,
+                           const char *field, struct cella_error *err)
+{
+        if (*fd < 0)
+                *fd = cg_open_file(dir, file, err);
+        int r = *fd < 0 ? *fd : cg_write_fd(*fd, dir, file, value, err);
+        if (r < 0 && err)
+                cella_err_prefix(err, "linux.resources.%s%s", field,
+                                 r == -ENOENT ? " (not supported by this host)" : "");
+        return r;
+}
+
 int cg_v1_set_devices(const char *dir, const struct oci_device_cgroup *rules, size_t n,
                       struct cella_error *err)
 {
@@ -53,10 +66,9 @@ int cg_v1_set_devices(const char *dir, const struct oci_device_cgroup *rules, si
          * policy plus exceptions, so each write refines what came before, like the spec's
          * "later rules override earlier ones".
          */
-        int q = cg_set(dir, "devices.deny", "a", "devices", err);
-        if (q < 0)
-                return q;
-        for (size_t i = 0; i < n; i++) {
+        _cleanup_close_ int allow = -1, deny = -1;
+        int q = set_device_rule(&deny, dir, "devices.deny", "a", "devices", err);
+        for (size_t i = 0; q == 0 && i < n; i++) {
                 const struct oci_device_cgroup *d = &rules[i];
                 char buf[80], num[48], field[32];
                 const char *access = d->access && *d->access ? d->access : "rwm";
@@ -66,11 +78,10 @@ int cg_v1_set_devices(const char *dir, const struct oci_device_cgroup *rules, si
                         snprintf(buf, sizeof(buf), "%c %s %s", d->type,
                                  cg_devnum(d->major, d->minor, num), access);
                 snprintf(field, sizeof(field), "devices[%zu]", i);
-                q = cg_set(dir, d->allow ? "devices.allow" : "devices.deny", buf, field, err);
-                if (q < 0)
-                        return q;
+                q = d->allow ? set_device_rule(&allow, dir, "devices.allow", buf, field, err)
+                             : set_device_rule(&deny, dir, "devices.deny", buf, field, err);
         }
-        return 0;
+        return q;
 }
 
 /* ---- eBPF ---- */

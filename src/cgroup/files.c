@@ -30,14 +30,18 @@ int cg_read(const char *dir, const char *file, char **ret, struct cella_error *e
         return 0;
 }
 
-int cg_write(const char *dir, const char *file, const char *value, struct cella_error *err)
+int cg_open_file(const char *dir, const char *file, struct cella_error *err)
 {
         _cleanup_free_ char *path = cg_path_join(dir, file);
         if (!path)
                 return cella_err(err, ENOMEM, "out of memory");
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return cella_errno(err, errno, "write \"%s\"", path);
+        int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        return fd < 0 ? cella_errno(err, errno, "write \"%s\"", path) : fd;
+}
+
+int cg_write_fd(int fd, const char *dir, const char *file, const char *value,
+                struct cella_error *err)
+{
         /* cgroupfs parses each write(2) on its own: the value must go in one call. */
         size_t len = strlen(value);
         ssize_t n;
@@ -45,10 +49,16 @@ int cg_write(const char *dir, const char *file, const char *value, struct cella_
                 n = write(fd, value, len);
         while (n < 0 && errno == EINTR);
         if (n < 0)
-                return cella_errno(err, errno, "write \"%s\"", path);
+                return cella_errno(err, errno, "write \"%s/%s\"", dir, file);
         if ((size_t)n != len)
-                return cella_err(err, EIO, "write \"%s\": short write", path);
+                return cella_err(err, EIO, "write \"%s/%s\": short write", dir, file);
         return 0;
+}
+
+int cg_write(const char *dir, const char *file, const char *value, struct cella_error *err)
+{
+        _cleanup_close_ int fd = cg_open_file(dir, file, err);
+        return fd < 0 ? fd : cg_write_fd(fd, dir, file, value, err);
 }
 
 bool cg_has_file(const char *dir, const char *file)
@@ -147,6 +157,9 @@ static int rmdir_retry(const char *path)
 /* Removes path and every cgroup below it, deepest first. */
 static int rmdir_tree(const char *path, struct cella_error *err)
 {
+        /* Mostly a leaf with no task left: one rmdir. Busy (children, tasks): walk, retry. */
+        if (rmdir(path) == 0 || errno == ENOENT)
+                return 0;
         _cleanup_closedir_ DIR *d = opendir(path);
         if (!d)
                 return errno == ENOENT ? 0 : cella_errno(err, errno, "open \"%s\"", path);
@@ -189,6 +202,8 @@ int cg_rmdir_hierarchy(struct cg_hierarchy *h, struct cella_error *err)
 
 int cg_enter_hierarchy(const struct cg_hierarchy *h, pid_t pid, struct cella_error *err)
 {
+        if (h->joined)
+                return 0;
         char buf[32];
         snprintf(buf, sizeof(buf), "%d", (int)pid);
         return cg_write(h->path, "cgroup.procs", buf, err);

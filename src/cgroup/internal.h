@@ -49,6 +49,11 @@ char *cg_path_join(const char *a, const char *b);
 int cg_read(const char *dir, const char *file, char **ret, struct cella_error *err);
 /* Writes value to dir/file; err: `write "dir/file": strerror`. */
 int cg_write(const char *dir, const char *file, const char *value, struct cella_error *err);
+/* cg_write in two steps, for several values in a row: open dir/file for writing, ... */
+int cg_open_file(const char *dir, const char *file, struct cella_error *err);
+/* ... and write one value to it (each write(2) is one command to cgroupfs). */
+int cg_write_fd(int fd, const char *dir, const char *file, const char *value,
+                struct cella_error *err);
 /* Does dir/file exist? */
 bool cg_has_file(const char *dir, const char *file);
 

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,4 +179,26 @@ int lnx_set_hostname(const struct oci_spec *spec, struct cella_error *err)
         if (spec->domainname && setdomainname(spec->domainname, strlen(spec->domainname)) < 0)
                 return cella_errno(err, errno, "domainname: set \"%s\"", spec->domainname);
         return 0;
+}
+
+unsigned long long lnx_ignored_signals(void)
+{
+        _cleanup_free_ char *status = NULL;
+        if (fs_read_file("/proc/self/status", 1 << 16, &status, NULL) < 0)
+                return ~0ULL;
+        const char *p = strstr(status, "\nSigIgn:");
+        char *end;
+        unsigned long long mask = p ? strtoull(p + 8, &end, 16) : 0;
+        return p && end != p + 8 ? mask : ~0ULL;
+}
+
+void lnx_reset_signals(unsigned long long mask)
+{
+        struct sigaction sa = {.sa_handler = SIG_DFL};
+        for (int sig = 1; sig < NSIG && sig <= 64; sig++)
+                if (mask & (1ULL << (sig - 1)))
+                        sigaction(sig, &sa, NULL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
 }

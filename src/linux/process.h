@@ -44,3 +44,13 @@ char **lnx_env_with_home(const struct oci_process *p);
 int lnx_chdir_in_root(const char *cwd, struct cella_error *err);
 
 int lnx_set_hostname(const struct oci_spec *spec, struct cella_error *err);
+
+/*
+ * The signals this process ignores (bit n-1 for signal n), from /proc/self/status "SigIgn";
+ * all ones when that cannot be read. A process that never installs handlers (cella) has
+ * only default or ignored dispositions (execve resets handlers, keeps SIG_IGN), so these are
+ * the only ones a child must reset before execve.
+ */
+unsigned long long lnx_ignored_signals(void);
+/* Sets the signals in mask (lnx_ignored_signals) back to SIG_DFL and unblocks every signal. */
+void lnx_reset_signals(unsigned long long mask);

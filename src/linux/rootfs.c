@@ -194,6 +194,26 @@ static int copy_tree(int src, int dst)
  * hierarchy, each either a fresh cgroup mount (inside a cgroup namespace the kernel shows the
  * container's own cgroup as the root) or a bind of the container's host cgroup directory.
  */
+static bool plain_name(const char *name)
+{
+        return *name && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+/*
+ * A directory in the tmpfs we mounted a moment ago for the cgroup hierarchies (dir_fd is its
+ * root): nothing but us has written to it, so it needs no resolution in root. -EINVAL for a
+ * name that is not one plain component (the caller then takes the general way).
+ */
+static int mkdir_in_fresh(int dir_fd, const char *name)
+{
+        if (!plain_name(name))
+                return -EINVAL;
+        if (mkdirat(dir_fd, name, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        int fd = openat(dir_fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
 static int mount_cgroups(struct lnx_rootfs *r, int target_fd, const char *dest, unsigned long flags,
                          struct cella_error *err)
 {
@@ -220,7 +240,11 @@ static int mount_cgroups(struct lnx_rootfs *r, int target_fd, const char *dest, 
                 const struct lnx_cgroup_mount *c = &r->cgroups[i];
                 char sub[512];
                 snprintf(sub, sizeof(sub), "%s/%s", dest, c->name);
-                _cleanup_close_ int fd = fs_mkdir_p_in_root(r->root_fd, sub, 0755, err);
+                _cleanup_close_ int fd = mkdir_in_fresh(top, c->name);
+                if (fd == -EINVAL)
+                        fd = fs_mkdir_p_in_root(r->root_fd, sub, 0755, err);
+                else if (fd < 0)
+                        return cella_errno(err, -fd, "mkdir \"%s\" in rootfs", sub);
                 if (fd < 0)
                         return fd;
                 int rc;
@@ -234,15 +258,18 @@ static int mount_cgroups(struct lnx_rootfs *r, int target_fd, const char *dest, 
                         return cella_errno(err, errno, "mount cgroup \"%s\" on \"%s\"", c->name,
                                            sub);
                 if (!r->cgroupns) {
-                        _cleanup_close_ int m = fs_open_in_root(r->root_fd, sub, O_PATH, 0);
+                        /* Looking the name up again from the tmpfs crosses into the new mount. */
+                        _cleanup_close_ int m =
+                            plain_name(c->name)
+                                ? openat(top, c->name, O_PATH | O_NOFOLLOW | O_CLOEXEC)
+                                : fs_open_in_root(r->root_fd, sub, O_PATH, 0);
                         if (m >= 0)
                                 mount_setattr_fd(m, false, lnx_ms_to_mount_attr(flags), 0);
                 }
         }
-        /* The tmpfs itself becomes read-only last, as runc does, when the mount asks for ro. */
+        /* The tmpfs itself (top is its root) becomes read-only last, as runc does. */
         if (flags & MS_RDONLY) {
-                _cleanup_close_ int m = fs_open_in_root(r->root_fd, dest, O_PATH, 0);
-                int rc = m < 0 ? m : mount_setattr_fd(m, false, MOUNT_ATTR_RDONLY, 0);
+                int rc = mount_setattr_fd(top, false, MOUNT_ATTR_RDONLY, 0);
                 if (rc < 0)
                         return cella_errno(err, -rc, "make \"%s\" read-only", dest);
         }
@@ -256,10 +283,10 @@ static int mount_cgroups(struct lnx_rootfs *r, int target_fd, const char *dest, 
 static int check_not_root(struct lnx_rootfs *r, int target, const char *dest, size_t idx,
                           struct cella_error *err)
 {
-        struct stat t, root;
-        if (fstat(target, &t) < 0 || fstat(r->root_fd, &root) < 0)
+        struct stat t;
+        if (fstat(target, &t) < 0)
                 return cella_errno(err, errno, "mounts[%zu]: stat \"%s\"", idx, dest);
-        if (t.st_dev == root.st_dev && t.st_ino == root.st_ino)
+        if (t.st_dev == r->root_dev && t.st_ino == r->root_ino)
                 return cella_err(
                     err, EINVAL,
                     "mounts[%zu]: destination \"%s\" resolves to the rootfs root (is it "
@@ -327,6 +354,9 @@ static int mount_one(struct lnx_rootfs *r, const struct oci_mount *m, size_t idx
                                  m->destination, m->type ? m->type : "bind");
                 goto out;
         }
+        if (!o.tmpcopyup && !o.attr_set && !o.attr_clr && !o.rec_attr_set && !o.rec_attr_clr &&
+            !o.propagation)
+                goto out; /* nothing to do on the new mount itself */
         /* Reopen: the fd taken before mounting points below the new mount, not at it. */
         top = fs_open_in_root(r->root_fd, m->destination, O_PATH, 0);
         if (top < 0) {
@@ -406,8 +436,11 @@ int lnx_rootfs_prepare(struct lnx_rootfs *r, struct cella_error *err)
         if (ov == 0 && mount(r->rootfs, r->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return cella_errno(err, errno, "bind mount rootfs \"%s\"", r->rootfs);
         r->root_fd = open(r->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (r->root_fd < 0)
+        struct stat st;
+        if (r->root_fd < 0 || fstat(r->root_fd, &st) < 0)
                 return cella_errno(err, errno, "open rootfs \"%s\"", r->rootfs);
+        r->root_dev = st.st_dev;
+        r->root_ino = st.st_ino;
         for (size_t i = 0; i < r->spec->n_mounts; i++) {
                 int rc = mount_one(r, &r->spec->mounts[i], i, err);
                 if (rc < 0)

@@ -29,8 +29,10 @@ struct lnx_rootfs {
         const char *rootfs; /* absolute host path */
         const char *bundle; /* absolute; relative bind sources are taken from here */
         int root_fd;        /* O_PATH fd of the rootfs, valid after prepare */
-        int dev_null_fd;    /* the host's /dev/null (O_PATH, verified char 1:3) */
-        bool userns;        /* a new user namespace: devices are bind-mounted, not made */
+        dev_t root_dev;     /* root_fd's identity, for check_not_root */
+        ino_t root_ino;
+        int dev_null_fd; /* the host's /dev/null (O_PATH, verified char 1:3) */
+        bool userns;     /* a new user namespace: devices are bind-mounted, not made */
         bool cgroupns;
         const struct lnx_cgroup_mount *cgroups;
         size_t n_cgroups;

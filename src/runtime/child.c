@@ -97,6 +97,36 @@ static int step_process_limits(struct child *ch, struct cella_error *err)
 }
 
 /*
+ * CGROUP brings the "tasks" file of each hierarchy we join ourselves (cg_joins_itself, in
+ * hierarchy order): writing "0" moves this single-threaded process without the grace-period
+ * wait that writing our pid to cgroup.procs has (cgroup.h).
+ */
+static int join_cgroup(struct child *ch, struct cella_error *err)
+{
+        struct rt_sync_msg m;
+        int fds[RT_SYNC_MAX_FDS];
+        size_t n = 0, used = 0;
+        int r = rt_sync_recv_fds(ch->c->sync_fd[1], &m, fds, &n);
+        if (r < 0)
+                r = cella_errno(err, -r, "wait for the runtime");
+        else if (m.type != RT_SYNC_CGROUP)
+                r = cella_err(err, EPROTO, "unexpected message %d from the runtime", m.type);
+        const struct cgroup *cg = &ch->c->cg;
+        for (size_t i = 0; r == 0 && i < cg->n_h; i++) {
+                if (!cg_joins_itself(cg, i))
+                        continue;
+                r = used < n ? cg_join_self(cg, i, fds[used++], err)
+                             : cella_err(err, EPROTO, "no fd to join cgroup \"%s\"", cg->h[i].path);
+        }
+        if (r == 0 && used != n)
+                r = cella_err(err, EPROTO, "%zu cgroup fds from the runtime, %zu expected", n,
+                              used);
+        for (size_t i = 0; i < n; i++)
+                close(fds[i]);
+        return r;
+}
+
+/*
  * The runtime creates and joins our cgroup while we mount (create.c): wait for it before what
  * depends on it. A cgroup namespace is rooted at the cgroup we are in; a real-time or deadline
  * task may be refused a move between cgroups, so the scheduler policy comes after it too (and
@@ -106,7 +136,7 @@ static int await_cgroup(struct child *ch, struct cella_error *err)
 {
         if (ch->in_cgroup)
                 return 0;
-        int r = wait_for(ch, RT_SYNC_CGROUP, err);
+        int r = join_cgroup(ch, err);
         if (r < 0)
                 return r;
         ch->in_cgroup = true;
@@ -316,16 +346,6 @@ static int wait_for_start(int fifo_fd)
         }
 }
 
-static void reset_signals(void)
-{
-        struct sigaction sa = {.sa_handler = SIG_DFL};
-        for (int sig = 1; sig < NSIG; sig++)
-                sigaction(sig, &sa, NULL);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
 void rt_close_inherited_fds(const struct rt_ctx *c)
 {
         int keep[OCI_NS_COUNT + 4], n = 0;
@@ -379,7 +399,7 @@ _Noreturn void rt_child_main(struct rt_ctx *c)
         /* exec.fifo stays open (close-on-exec): `start` learns from its closing that we exec'd. */
         if (wait_for_start(c->fifo_fd) < 0)
                 _exit(1);
-        reset_signals();
+        lnx_reset_signals(c->sig_ignored);
         execve(ch.exe, c->spec->process.args, ch.env);
         dprintf(STDERR_FILENO, "cella: exec \"%s\": %s\n", ch.exe, strerror(errno));
         _exit(127);

@@ -26,7 +26,8 @@ struct rt_ctx {
         struct lnx_ns_plan ns;
         struct cgroup cg;
         bool cg_created;
-        bool cg_early; /* made before clone (rootless), not while the init sets up */
+        bool cg_early;   /* made before clone (rootless), not while the init sets up */
+        int cg_clone_fd; /* cgroup2 directory for clone3(CLONE_INTO_CGROUP), or -1 */
         struct lnx_cgroup_mount cg_mounts[CG_MAX_HIERARCHIES];
         char cg_names[CG_MAX_HIERARCHIES][64];
         char cg_options[CG_MAX_HIERARCHIES][256];
@@ -35,6 +36,7 @@ struct rt_ctx {
         int console_fd; /* connected console socket, -1 if none */
         int fifo_fd;    /* exec.fifo, O_RDONLY|O_NONBLOCK, inherited by the init */
         bool setgroups_allowed;
+        unsigned long long sig_ignored; /* what the init resets before execve */
         struct lnx_lsm lsm;
         struct lnx_seccomp *seccomp; /* compiled before clone, loaded by the child; NULL if none */
         int *idmapped;      /* per mount: detached idmapped source tree (or -1); NULL if none */

@@ -6,6 +6,7 @@
  */
 #include <fcntl.h>
 #include <libgen.h>
+#include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -29,6 +30,7 @@
 #include "base/prefault.h"
 #include "linux/mounts.h"
 #include "linux/namespaces.h"
+#include "linux/process.h"
 #include "linux/schedule.h"
 #include "linux/seccomp_filter.h"
 #include "linux/terminal.h"
@@ -45,7 +47,7 @@ static void ctx_init(struct rt_ctx *c, const char *id, const struct rt_create_op
         memset(c, 0, sizeof(*c));
         c->id = id;
         c->opts = o;
-        c->root_fd = c->dir_fd = c->console_fd = c->fifo_fd = -1;
+        c->root_fd = c->dir_fd = c->console_fd = c->fifo_fd = c->cg_clone_fd = -1;
         c->sync_fd[0] = c->sync_fd[1] = -1;
         for (int i = 0; i < OCI_NS_COUNT; i++)
                 c->ns.join_fd[i] = -1;
@@ -228,6 +230,23 @@ static int make_cgroup(struct rt_ctx *c, struct cella_error *err)
             &c->cg, c->spec->linux_.has_resources ? &c->spec->linux_.resources : NULL, err);
 }
 
+/*
+ * The init is born in its cgroup2 directory (clone3 CLONE_INTO_CGROUP) rather than moved there
+ * by a cgroup.procs write, which would wait for an RCU grace period (cgroup.h). Only that
+ * directory is made before clone; the rest of the cgroup is made while the init sets up.
+ */
+static int open_clone_into(struct rt_ctx *c, struct cella_error *err)
+{
+        c->cg_created = true;
+        int fd = cg_open_clone_into(&c->cg, err);
+        if (fd == -ENOTSUP)
+                return 0;
+        if (fd < 0)
+                return fd;
+        c->cg_clone_fd = fd;
+        return 0;
+}
+
 static int prepare(struct rt_ctx *c, const char *root, int *ret_peer, struct cella_error *err)
 {
         int r = resolve_paths(c, err);
@@ -260,6 +279,8 @@ static int prepare(struct rt_ctx *c, const char *root, int *ret_peer, struct cel
         c->cg_early = c->cg.rootless;
         if (c->cg_early)
                 r = make_cgroup(c, err);
+        else if (!c->ns.any_join)
+                r = open_clone_into(c, err);
         if (r == 0)
                 r = prepare_seccomp(c, err);
         if (r == 0)
@@ -275,6 +296,8 @@ static int prepare(struct rt_ctx *c, const char *root, int *ret_peer, struct cel
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c->sync_fd) < 0)
                 return cella_errno(err, errno, "socketpair");
         c->setgroups_allowed = !oci_spec_namespace(c->spec, OCI_NS_USER) || geteuid() == 0;
+        /* We install no handlers: the init inherits only these non-default dispositions. */
+        c->sig_ignored = lnx_ignored_signals();
         return 0;
 }
 
@@ -282,6 +305,27 @@ static int prepare(struct rt_ctx *c, const char *root, int *ret_peer, struct cel
 static pid_t clone_fork(int flags)
 {
         return (pid_t)syscall(SYS_clone, (unsigned long)(flags | SIGCHLD), NULL, NULL, NULL, 0UL);
+}
+
+/*
+ * clone_fork() into the cgroup2 directory cg_fd. Kernels before 5.7 (or a seccomp filter of
+ * our own caller refusing clone3) fail; then the plain clone is used and cg_enter() moves the
+ * init as before, which reports any real problem with the cgroup.
+ */
+static pid_t clone_fork_into(int flags, int cg_fd, bool *ret_joined)
+{
+        struct clone_args a;
+        memset(&a, 0, sizeof(a));
+        a.flags = (uint64_t)(unsigned)flags | CLONE_INTO_CGROUP;
+        a.exit_signal = SIGCHLD;
+        a.cgroup = (uint64_t)cg_fd;
+        pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+        *ret_joined = pid >= 0;
+        if (pid >= 0)
+                return pid;
+        log_debug("clone3(CLONE_INTO_CGROUP): %s; cloning, then joining the cgroup",
+                  strerror(errno));
+        return clone_fork(flags);
 }
 
 /*
@@ -358,20 +402,27 @@ static int recv_expect(struct rt_ctx *c, struct rt_sync_msg *m, struct cella_err
 /* Clones the init (directly, or through the intermediate) and learns its host pid. */
 static int spawn(struct rt_ctx *c, struct cella_error *err)
 {
-        bool slow = c->ns.any_join;
-        pid_t pid = clone_fork(slow ? 0 : c->ns.clone_flags);
+        bool slow = c->ns.any_join, joined = false;
+        pid_t pid = c->cg_clone_fd >= 0
+                        ? clone_fork_into(c->ns.clone_flags, c->cg_clone_fd, &joined)
+                        : clone_fork(slow ? 0 : c->ns.clone_flags);
         if (pid < 0)
                 return cella_errno(err, errno, "clone the container init (namespaces %#x)",
                                    c->ns.clone_flags);
-        /* Both sides now write to shared copy-on-write pages: break the sharing in bulk. */
-        prefault_writable(48 * 1024, 64 * 1024);
         if (pid == 0) {
+                /* The init writes much of what it shares copy-on-write with us: in bulk. */
+                prefault_writable(48 * 1024, 64 * 1024);
                 if (slow)
                         intermediate_main(c);
                 rt_child_main(c);
         }
         close(c->sync_fd[1]);
         c->sync_fd[1] = -1;
+        if (joined)
+                cg_cloned_into(&c->cg);
+        if (c->cg_clone_fd >= 0)
+                close(c->cg_clone_fd);
+        c->cg_clone_fd = -1;
         if (!slow) {
                 c->pid = pid;
                 if (c->ns.clone_flags & CLONE_NEWUSER)
@@ -446,23 +497,32 @@ static int init_failed_first(struct rt_ctx *c, int r, struct cella_error *err)
 }
 
 /*
- * The first write of a pid into a cgroup v1 cgroup.procs waits for an RCU grace period
- * (cgroup_threadgroup_rwsem; ~1.5-10 ms), and creating the cgroup (a cpuset flips a static
- * key) costs milliseconds too. The init does not need its cgroup until its first "cgroup"
- * mount (or the end of its mounts), so it gets GO first and builds its rootfs meanwhile; it
- * waits for CGROUP before that point. What the init allocates before joining is charged to
- * our cgroup, not the container's (docs/benchmarks.md).
+ * Creating the cgroup costs milliseconds (a cpuset flips a static key), and moving a process
+ * into it by its pid waits for an RCU grace period (cgroup.h). The init does not need its
+ * cgroup until its first "cgroup" mount (or the end of its mounts), so it gets GO first and
+ * builds its rootfs meanwhile; it waits for CGROUP before that point. CGROUP carries the v1
+ * "tasks" files, through which the init moves itself without that wait (it was born in the
+ * cgroup2 one); cg_enter() writes the pid only where neither way applies. What the init
+ * allocates before joining is charged to our cgroup, not the container's (docs/benchmarks.md).
  */
 static int join_cgroup(struct rt_ctx *c, struct cella_error *err)
 {
+        int fds[CG_MAX_HIERARCHIES], n = 0;
         int r = c->cg_early ? 0 : make_cgroup(c, err);
+        if (r == 0) {
+                n = cg_open_self_join(&c->cg, fds, err);
+                r = n < 0 ? n : 0;
+                n = n < 0 ? 0 : n;
+        }
         if (r == 0)
                 r = cg_enter(&c->cg, c->pid, err);
         if (r == 0) {
-                r = rt_sync_send(c->sync_fd[0], RT_SYNC_CGROUP, 0, NULL);
+                r = rt_sync_send_fds(c->sync_fd[0], RT_SYNC_CGROUP, fds, (size_t)n);
                 if (r < 0)
                         r = cella_errno(err, -r, "signal the container init");
         }
+        while (n > 0)
+                close(fds[--n]);
         return r < 0 ? init_failed_first(c, r, err) : 0;
 }
 
@@ -542,8 +602,8 @@ static void undo(struct rt_ctx *c)
 
 void rt_ctx_release(struct rt_ctx *c)
 {
-        int *fds[] = {&c->root_fd, &c->dir_fd,     &c->console_fd,
-                      &c->fifo_fd, &c->sync_fd[0], &c->sync_fd[1]};
+        int *fds[] = {&c->root_fd,    &c->dir_fd,     &c->console_fd, &c->fifo_fd,
+                      &c->sync_fd[0], &c->sync_fd[1], &c->cg_clone_fd};
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
                 if (*fds[i] >= 0)
                         close(*fds[i]);

@@ -12,10 +12,11 @@
  *   write id maps
  *   GO  ------------------------------------>  namespaces, rlimits, mounts ...
  *   create the cgroup, apply resources,
- *   write the pid (meanwhile)
- *   CGROUP  -------------------------------->  ... waited for before the first "cgroup"
- *                                              mount (else after the devices): cgroup ns,
- *                                              scheduler; the rest of the mounts, console
+ *   open the v1 "tasks" files (meanwhile)
+ *   CGROUP + fds  -------------------------->  ... waited for before the first "cgroup"
+ *                                              mount (else after the devices): writes "0"
+ *                                              to each fd (joins), cgroup ns, scheduler;
+ *                                              the rest of the mounts, console
  *                  <------------------ HOOKS    (only when prestart/createRuntime/
  *   run prestart + createRuntime hooks          createContainer hooks exist)
  *   HOOKS_DONE  ---------------------------->  pivot_root, masks, sysctl, user, caps, seccomp
@@ -41,7 +42,7 @@ enum rt_sync_type {
         RT_SYNC_ERROR,
         RT_SYNC_SECCOMP_FD, /* followed by one SCM_RIGHTS message carrying the fd */
         RT_SYNC_SECCOMP_FD_DONE,
-        RT_SYNC_CGROUP, /* the init is in its cgroup */
+        RT_SYNC_CGROUP, /* the cgroup is ready; carries the fds the init joins it through */
 };
 
 struct rt_sync_msg {
@@ -53,3 +54,8 @@ struct rt_sync_msg {
 int rt_sync_send(int fd, enum rt_sync_type type, pid_t pid, const struct cella_error *err);
 /* Returns 0 and fills msg, -EPIPE on EOF, other negative errno on failure. */
 int rt_sync_recv(int fd, struct rt_sync_msg *msg);
+/* The same with n fds (n <= RT_SYNC_MAX_FDS) attached by SCM_RIGHTS; the message's pid is n. */
+#define RT_SYNC_MAX_FDS 16
+int rt_sync_send_fds(int fd, enum rt_sync_type type, const int *fds, size_t n);
+/* Receives such a message: the fds (close-on-exec) into fds, their number into *ret_n. */
+int rt_sync_recv_fds(int fd, struct rt_sync_msg *msg, int *fds, size_t *ret_n);

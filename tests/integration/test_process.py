@@ -3,6 +3,7 @@
 capabilities, hostname/domainname, sysctls, and its cgroup."""
 import os
 import shutil
+import signal
 import subprocess
 
 import pytest
@@ -39,6 +40,21 @@ def test_home_from_passwd(bundle):
     env = bundle.probe("env")["env"]
     if IS_CELLA or "HOME=/home/user" in env:
         assert "HOME=/home/user" in env
+
+
+def test_signals_ignored_by_the_caller_are_reset(bundle):
+    """execve keeps SIG_IGN; the init resets what its caller ignored (and only that, since the
+    runtime installs no handlers), so the container starts with default dispositions."""
+    def ignore():
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+        signal.signal(signal.SIGRTMIN + 3, signal.SIG_IGN)
+
+    r = bundle.run(["/bin/grep", "^Sig", "/proc/self/status"], preexec_fn=ignore)
+    assert r.returncode == 0, r
+    fields = dict(line.split(":\t") for line in r.stdout.splitlines())
+    assert int(fields["SigIgn"], 16) == 0, r.stdout
+    assert int(fields["SigBlk"], 16) == 0, r.stdout
 
 
 def test_cwd(bundle):
