@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "runtime/sync.h"
 
+#include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -21,12 +23,27 @@ int rt_sync_send(int fd, enum rt_sync_type type, pid_t pid, const struct cella_e
         return n == sizeof(m) ? 0 : -EIO;
 }
 
+/*
+ * A peer that exits with a message of ours unread (an init that failed before it read GO or
+ * CGROUP) leaves ECONNRESET on our socket, and the kernel reports that error before the
+ * messages still queued for us, such as the init's ERROR. The error is consumed by being
+ * reported: read again, once, to get the queue (or EOF).
+ */
+static bool retry_after_reset(bool *seen)
+{
+        if (errno != ECONNRESET || *seen)
+                return false;
+        *seen = true;
+        return true;
+}
+
 int rt_sync_recv(int fd, struct rt_sync_msg *m)
 {
         ssize_t n;
+        bool reset_seen = false;
         do
                 n = recv(fd, m, sizeof(*m), 0);
-        while (n < 0 && errno == EINTR);
+        while (n < 0 && (errno == EINTR || retry_after_reset(&reset_seen)));
         if (n < 0)
                 return -errno;
         if (n == 0)
@@ -75,9 +92,10 @@ int rt_sync_recv_fds(int fd, struct rt_sync_msg *m, int *fds, size_t *ret_n)
         struct msghdr msg = {
             .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
         ssize_t r;
+        bool reset_seen = false;
         do
                 r = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
-        while (r < 0 && errno == EINTR);
+        while (r < 0 && (errno == EINTR || retry_after_reset(&reset_seen)));
         *ret_n = 0;
         if (r < 0)
                 return -errno;
