@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from helpers import RUNTIME  # noqa: E402
 from test_image_common import (CELLA_IMAGE, Tar, busybox_layer, cella_image,  # noqa: E402
                                make_layout)
-from test_image_snapshot import LOWER, UPPER, listing  # noqa: E402
+from test_image_snapshot import LOWER, UPPER, image, listing  # noqa: E402,F401 (image: fixture)
 
 pytestmark = [
     pytest.mark.skipif(not os.path.exists(CELLA_IMAGE), reason=f"{CELLA_IMAGE} not built"),
@@ -70,16 +70,6 @@ def top_snapshot(store):
         if (fs / "d" / "new").exists():
             return fs
     raise AssertionError("no top snapshot")
-
-
-@pytest.fixture
-def image(tmp_path):
-    root = tmp_path / "store"
-    make_layout(tmp_path / "lay", [busybox_layer(), LOWER, UPPER], config={"Cmd": ["sh"]})
-    cella_image("load", "-i", tmp_path / "lay", "--name", "layered", root=root)
-    yield root
-    for b in tmp_path.glob("b*"):
-        cella_image("unbundle", b, check=False)
 
 
 class User:
