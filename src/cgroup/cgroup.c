@@ -280,9 +280,24 @@ int cg_kill_all(struct cgroup *cg, int sig, struct cella_error *err)
         return signal_frozen(cg, sig, err);
 }
 
+/*
+ * Nothing runs in the container's cgroup2 subtree (cgroup.events says "populated 0"): the
+ * kill and the wait below act on that same subtree (cgroup.kill, or the pids read from it), so
+ * they would find nobody. One read instead of ~15 syscalls on every delete, `run`'s included.
+ */
+static bool unified_unpopulated(struct cgroup *cg)
+{
+        struct cg_hierarchy *u = cg_unified(cg);
+        _cleanup_free_ char *events = NULL;
+        return u && cg_read(u->path, "cgroup.events", &events, NULL) == 0 &&
+               strstr(events, "populated 0\n");
+}
+
 /* After SIGKILL: v1-frozen tasks die only once thawed; then wait for the cgroup to empty. */
 static int kill_and_wait(struct cgroup *cg, struct cella_error *err)
 {
+        if (unified_unpopulated(cg))
+                return 0;
         int r = cg_kill_all(cg, SIGKILL, err);
         if (r == -ENOENT) {
                 /* Not (fully) created: nothing can run in it. */

@@ -22,9 +22,11 @@
  * from emitting calls), no tables of pointers (a static-pie binary would not be relocated
  * yet). Plain syscalls only.
  */
+#include <elf.h>
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <stddef.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -192,6 +194,47 @@ out:
         return fd;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+#define PAGE_MASK_4K (~(unsigned long)4095)
+
+/*
+ * The image started from the overlay: populate its writable segment (relro, data, bss) with one
+ * madvise before glibc's start-up writes it page by page (docs/benchmarks.md, finding 16).
+ * Populating text and rodata as well (MADV_POPULATE_READ) cut 25 more faults but no time on
+ * the PVM guest this was measured on. Uses the program headers from the auxiliary vector, so
+ * a static PIE works too.
+ */
+static void prefault_image(char **envp)
+{
+        unsigned long *aux = (unsigned long *)envp;
+        while (*aux)
+                aux++;
+        const Elf64_Phdr *ph = NULL;
+        unsigned long phnum = 0;
+        for (aux++; aux[0] != AT_NULL; aux += 2) {
+                if (aux[0] == AT_PHDR)
+                        ph = (const Elf64_Phdr *)aux[1];
+                else if (aux[0] == AT_PHNUM)
+                        phnum = aux[1];
+        }
+        if (!ph)
+                return;
+        unsigned long bias = 0;
+        for (unsigned long i = 0; i < phnum; i++)
+                if (ph[i].p_type == PT_PHDR)
+                        bias = (unsigned long)ph - ph[i].p_vaddr;
+        for (unsigned long i = 0; i < phnum; i++) {
+                if (ph[i].p_type != PT_LOAD)
+                        continue;
+                unsigned long lo = (bias + ph[i].p_vaddr) & PAGE_MASK_4K;
+                unsigned long hi = (bias + ph[i].p_vaddr + ph[i].p_memsz + 4095) & PAGE_MASK_4K;
+                if (ph[i].p_flags & PF_W)
+                        sys3(SYS_madvise, lo, hi - lo, MADV_POPULATE_WRITE);
+        }
+}
+
 void cella_early_exec(long *sp)
 {
         int argc = (int)sp[0];
@@ -202,9 +245,12 @@ void cella_early_exec(long *sp)
                 return;
         size_t n_env = 0;
         for (; envp[n_env]; n_env++)
-                if (has_prefix(envp[n_env], OVERLAY_ENV "=") ||
-                    (!root && has_prefix(envp[n_env], "XDG_RUNTIME_DIR=")))
-                        return; /* main() knows what to do with those */
+                if (has_prefix(envp[n_env], OVERLAY_ENV "=")) {
+                        prefault_image(envp);
+                        return; /* main() checks that this is the overlay's image */
+                } else if (!root && has_prefix(envp[n_env], "XDG_RUNTIME_DIR=")) {
+                        return; /* main() knows what to do with that */
+                }
         /* cli_state_root()'s default for real root; anything else is left to main(). */
         if (!root && sys3(SYS_geteuid, 0, 0, 0) != 0)
                 return;

@@ -100,12 +100,19 @@ static int make_device(int root_fd, const struct dev_node *d, bool userns, bool 
                 return bind_host_device(dir, base, d, err);
         if (mknodat(dir, base, d->type | (d->mode & 07777), makedev(d->major, d->minor)) < 0)
                 return cella_errno(err, errno, "mknod \"%s\"", d->path);
-        /* mknod is subject to umask; set the exact mode and owner asked for. */
-        _cleanup_close_ int fd = openat(dir, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-        char p[32];
-        if (fd < 0 || chmod(fs_fd_path(fd, p), d->mode & 07777) < 0 ||
-            fchownat(dir, base, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0)
-                return cella_errno(err, errno, "set mode/owner of \"%s\"", d->path);
+        /*
+         * lnx_devices_setup() cleared the umask, so mknod set plain permission bits exactly (a
+         * default ACL on the directory could only narrow them); the special bits, which mknod
+         * may strip, are set again. Then the owner asked for.
+         */
+        if (d->mode & 07000) {
+                _cleanup_close_ int fd = openat(dir, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                char p[32];
+                if (fd < 0 || chmod(fs_fd_path(fd, p), d->mode & 07777) < 0)
+                        return cella_errno(err, errno, "set mode of \"%s\"", d->path);
+        }
+        if (fchownat(dir, base, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0)
+                return cella_errno(err, errno, "set owner of \"%s\"", d->path);
         return 0;
 }
 
@@ -159,8 +166,8 @@ static int make_links(int root_fd, struct cella_error *err)
         return 0;
 }
 
-int lnx_devices_setup(int root_fd, const struct oci_spec *spec, bool userns,
-                      struct cella_error *err)
+static int devices_setup(int root_fd, const struct oci_spec *spec, bool userns,
+                         struct cella_error *err)
 {
         for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++) {
                 int r = make_device(root_fd, &default_devices[i], userns, true, err);
@@ -176,4 +183,14 @@ int lnx_devices_setup(int root_fd, const struct oci_spec *spec, bool userns,
                         return cella_err_prefix(err, "linux.devices[%zu]", i);
         }
         return make_links(root_fd, err);
+}
+
+int lnx_devices_setup(int root_fd, const struct oci_spec *spec, bool userns,
+                      struct cella_error *err)
+{
+        /* mknod applies the umask: without one the mode is exact and no chmod is needed. */
+        mode_t old = umask(0);
+        int r = devices_setup(root_fd, spec, userns, err);
+        umask(old);
+        return r;
 }

@@ -346,31 +346,62 @@ static int wait_for_start(int fifo_fd)
         }
 }
 
-void rt_close_inherited_fds(const struct rt_ctx *c)
+static int cmp_fd(const void *a, const void *b)
 {
-        int keep[OCI_NS_COUNT + 4], n = 0;
-        keep[n++] = c->sync_fd[1];
-        keep[n++] = c->fifo_fd;
-        keep[n++] = c->console_fd;
-        keep[n++] = log_fd();
-        for (int i = 0; i < OCI_NS_COUNT; i++)
-                keep[n++] = c->ns.join_fd[i];
+        return *(const int *)a - *(const int *)b;
+}
+
+/* The fallback without close_range (Linux < 5.9): list /proc/self/fd. */
+static void close_listed(int first, const int *keep, size_t n)
+{
         DIR *d = opendir("/proc/self/fd");
         if (!d)
                 return;
-        int first = 3 + c->opts->listen_fds + c->opts->preserve_fds;
         struct dirent *de;
         while ((de = readdir(d))) {
                 int fd = atoi(de->d_name);
                 bool mine = fd == dirfd(d) || fd < first || de->d_name[0] == '.';
-                for (int i = 0; i < n && !mine; i++)
+                for (size_t i = 0; i < n && !mine; i++)
                         mine = keep[i] == fd;
-                for (size_t i = 0; c->idmapped && i < c->spec->n_mounts && !mine; i++)
-                        mine = c->idmapped[i] == fd;
                 if (!mine)
                         close(fd);
         }
         closedir(d);
+}
+
+/*
+ * Closes every fd from `first` on except ours, with one close_range per gap between the
+ * (sorted) fds we keep: a handful of syscalls, where listing /proc/self/fd took ten and a
+ * 32 KiB directory buffer.
+ */
+void rt_close_inherited_fds(const struct rt_ctx *c)
+{
+        size_t cap = OCI_NS_COUNT + 4 + (c->idmapped ? c->spec->n_mounts : 0), n = 0;
+        _cleanup_free_ int *keep = malloc(cap * sizeof(*keep));
+        if (!keep)
+                return;
+        int first = 3 + c->opts->listen_fds + c->opts->preserve_fds;
+        int mine[4] = {c->sync_fd[1], c->fifo_fd, c->console_fd, log_fd()};
+        for (size_t i = 0; i < ARRAY_SIZE(mine); i++)
+                keep[n++] = mine[i];
+        for (int i = 0; i < OCI_NS_COUNT; i++)
+                keep[n++] = c->ns.join_fd[i];
+        for (size_t i = 0; c->idmapped && i < c->spec->n_mounts; i++)
+                keep[n++] = c->idmapped[i];
+        qsort(keep, n, sizeof(*keep), cmp_fd);
+        unsigned lo = (unsigned)first;
+        for (size_t i = 0; i < n; i++) {
+                if (keep[i] < first || (unsigned)keep[i] < lo)
+                        continue; /* -1, below first, or a duplicate */
+                if ((unsigned)keep[i] > lo &&
+                    syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0) < 0) {
+                        close_listed(first, keep, n);
+                        return;
+                }
+                lo = (unsigned)keep[i] + 1;
+        }
+        if (syscall(SYS_close_range, lo, ~0U, 0) < 0)
+                close_listed(first, keep, n);
 }
 
 _Noreturn static void fail(struct rt_ctx *c, struct cella_error *err)
