@@ -11,7 +11,7 @@ test="libcmocka-dev python3-pytest python3-jsonschema golang-github-opencontaine
 clang clang-format libclang-rt-14-dev runc crun uidmap iproute2 procps util-linux e2fsprogs \
 umoci skopeo docker-registry apache2-utils openssl hyperfine \
 containerd podman docker.io \
-qemu-system-x86 cpio debootstrap jq fuse-overlayfs acl"
+qemu-system-x86 cpio debootstrap jq fuse-overlayfs acl zstd file"
 
 pkgs=$build
 [ "${1:-}" = "--test" ] && pkgs="$build $test"

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/fdpass.h"
 #include "base/fs.h"
 
 #ifndef FUSE_SUPER_MAGIC
@@ -82,45 +83,20 @@ struct probe_reply {
 
 static void send_reply(int sock, const struct probe_reply *rep, int fd)
 {
-        struct iovec iov = {.iov_base = (void *)rep, .iov_len = sizeof(*rep)};
-        union {
-                char buf[CMSG_SPACE(sizeof(int))];
-                struct cmsghdr align;
-        } u = {0};
-        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-        if (fd >= 0) {
-                msg.msg_control = u.buf;
-                msg.msg_controllen = sizeof(u.buf);
-                struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-                c->cmsg_level = SOL_SOCKET;
-                c->cmsg_type = SCM_RIGHTS;
-                c->cmsg_len = CMSG_LEN(sizeof(int));
-                memcpy(CMSG_DATA(c), &fd, sizeof(int));
-        }
-        (void)sendmsg(sock, &msg, MSG_NOSIGNAL);
+        (void)fdpass_send(sock, rep, sizeof(*rep), &fd, fd >= 0 ? 1 : 0);
 }
 
 static int recv_reply(int sock, struct probe_reply *rep, int *ret_fd)
 {
-        struct iovec iov = {.iov_base = rep, .iov_len = sizeof(*rep)};
-        union {
-                char buf[CMSG_SPACE(sizeof(int))];
-                struct cmsghdr align;
-        } u;
-        struct msghdr msg = {.msg_iov = &iov,
-                             .msg_iovlen = 1,
-                             .msg_control = u.buf,
-                             .msg_controllen = sizeof(u.buf)};
-        ssize_t n;
-        do
-                n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-        while (n < 0 && errno == EINTR);
-        if (n != (ssize_t)sizeof(*rep))
-                return n < 0 ? -errno : -EPROTO;
-        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        size_t n = 0;
         *ret_fd = -1;
-        if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-                memcpy(ret_fd, CMSG_DATA(c), sizeof(int));
+        ssize_t r = fdpass_recv(sock, rep, sizeof(*rep), ret_fd, 1, &n);
+        if (r != (ssize_t)sizeof(*rep)) {
+                if (n)
+                        close(*ret_fd);
+                *ret_fd = -1;
+                return r < 0 ? (int)r : -EPROTO;
+        }
         return 0;
 }
 

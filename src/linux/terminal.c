@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/fdpass.h"
 #include "base/fs.h"
 
 #ifndef TIOCGPTPEER
@@ -53,41 +54,20 @@ int lnx_terminal_open(int root_fd, const struct oci_process *p, int *ret_master,
 
 int lnx_send_fd(int sock, int fd, const char *name, struct cella_error *err)
 {
-        char cbuf[CMSG_SPACE(sizeof(int))] = {0};
-        struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name)};
-        struct msghdr msg = {
-            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &fd, sizeof(int));
-        ssize_t n;
-        do
-                n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-                return cella_errno(err, errno, "send pty master to the console socket");
+        ssize_t r = fdpass_send(sock, name, strlen(name), &fd, 1);
+        if (r < 0)
+                return cella_errno(err, (int)-r, "send pty master to the console socket");
         return 0;
 }
 
 int lnx_recv_fd(int sock, int *ret_fd)
 {
-        char name[4096], cbuf[CMSG_SPACE(sizeof(int))];
-        struct iovec iov = {.iov_base = name, .iov_len = sizeof(name)};
-        struct msghdr msg = {
-            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-        ssize_t n;
-        do
-                n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-                return -errno;
-        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-        if (!c || c->cmsg_type != SCM_RIGHTS)
-                return -EBADMSG;
-        memcpy(ret_fd, CMSG_DATA(c), sizeof(int));
-        return 0;
+        char name[4096];
+        size_t n = 0;
+        ssize_t r = fdpass_recv(sock, name, sizeof(name), ret_fd, 1, &n);
+        if (r < 0)
+                return (int)r;
+        return n == 1 ? 0 : -EBADMSG;
 }
 
 int lnx_terminal_make_controlling(int slave, struct cella_error *err)

@@ -598,12 +598,8 @@ _Noreturn static void process_main(struct exec_ctx *x)
                         rt_sync_send(x->sync_fd[1], RT_SYNC_ERROR, 0, &err);
                         _exit(1);
                 }
-        struct sigaction dfl = {.sa_handler = SIG_DFL};
-        for (int sig = 1; sig < NSIG; sig++)
-                sigaction(sig, &dfl, NULL);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
+        /* Our foreground proxy blocked every signal; none of our dispositions may survive. */
+        lnx_reset_signals(~0ULL);
         execve(x->exe, x->proc->args, x->env);
         cella_errno(&err, errno, "exec \"%s\"", x->exe);
         rt_sync_send(x->sync_fd[1], RT_SYNC_ERROR, 0, &err);

@@ -3,17 +3,23 @@
  * src/base: the UTC timestamp formatter (log_format_utc), which computes the calendar date
  * itself instead of calling gmtime (whose first call reads /etc/localtime).
  */
+#include <errno.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "base/fdpass.h"
 #include "base/log.h"
 
 static void expect_like_gmtime(int64_t sec, long nsec)
@@ -53,11 +59,63 @@ static void test_matches_gmtime(void **state)
         }
 }
 
+static bool same_file(int a, int b)
+{
+        struct stat x, y;
+        return fstat(a, &x) == 0 && fstat(b, &y) == 0 && x.st_dev == y.st_dev &&
+               x.st_ino == y.st_ino;
+}
+
+static void test_fdpass_roundtrip(void **state)
+{
+        int sp[2];
+        assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp), 0);
+        int fds[2] = {sp[0], STDERR_FILENO}, got[FDPASS_MAX];
+        assert_int_equal(fdpass_send(sp[0], "hello", 5, fds, 2), 5);
+        char buf[16];
+        size_t n = 0;
+        assert_int_equal(fdpass_recv(sp[1], buf, sizeof(buf), got, FDPASS_MAX, &n), 5);
+        assert_memory_equal(buf, "hello", 5);
+        assert_int_equal(n, 2);
+        assert_true(same_file(got[0], sp[0]) && same_file(got[1], STDERR_FILENO));
+        close(got[0]);
+        close(got[1]);
+        /* A message without fds, and EOF. */
+        assert_int_equal(fdpass_send(sp[0], "x", 1, NULL, 0), 1);
+        assert_int_equal(fdpass_recv(sp[1], buf, sizeof(buf), got, FDPASS_MAX, &n), 1);
+        assert_int_equal(n, 0);
+        close(sp[0]);
+        assert_int_equal(fdpass_recv(sp[1], buf, sizeof(buf), got, FDPASS_MAX, &n), 0);
+        close(sp[1]);
+}
+
+static void test_fdpass_too_many_fds_are_closed(void **state)
+{
+        int sp[2];
+        assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp), 0);
+        int fds[2] = {STDIN_FILENO, STDERR_FILENO}, got[1] = {-1};
+        assert_int_equal(fdpass_send(sp[0], "y", 1, fds, 2), 1);
+        int probe = dup(STDIN_FILENO); /* the lowest free fd before and after */
+        close(probe);
+        char buf[4];
+        size_t n = 7;
+        assert_int_equal(fdpass_recv(sp[1], buf, sizeof(buf), got, 1, &n), -EBADMSG);
+        assert_int_equal(n, 0);
+        int again = dup(STDIN_FILENO);
+        assert_int_equal(again, probe); /* nothing was left open */
+        close(again);
+        assert_int_equal(fdpass_send(sp[0], "z", 1, fds, FDPASS_MAX + 1), -E2BIG);
+        close(sp[0]);
+        close(sp[1]);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_known_times),
             cmocka_unit_test(test_matches_gmtime),
+            cmocka_unit_test(test_fdpass_roundtrip),
+            cmocka_unit_test(test_fdpass_too_many_fds_are_closed),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
