@@ -39,8 +39,9 @@ struct rt_ctx {
         unsigned long long sig_ignored; /* what the init resets before execve */
         struct lnx_lsm lsm;
         struct lnx_seccomp *seccomp; /* compiled before clone, loaded by the child; NULL if none */
-        int *idmapped;      /* per mount: detached idmapped source tree (or -1); NULL if none */
-        pid_t pid;          /* the container init, in the host pid namespace */
+        int *idmapped; /* per mount: detached idmapped source tree (or -1); NULL if none */
+        pid_t pid;     /* the container init, in the host pid namespace */
+        unsigned long long start_time; /* of the init: who the pid is (state.h) */
         pid_t intermediate; /* slow path only: the process that joined namespaces by path */
 };
 

@@ -529,6 +529,43 @@ static int join_cgroup(struct rt_ctx *c, struct cella_error *err)
         return r < 0 ? init_failed_first(c, r, err) : 0;
 }
 
+/* The container's state, borrowing the context's strings and cgroup. */
+static struct rt_state borrowed_state(const struct rt_ctx *c)
+{
+        return (struct rt_state){
+            .id = (char *)c->id,
+            .pid = c->pid,
+            .start_time = c->start_time,
+            .bundle = (char *)c->bundle,
+            .rootfs = (char *)c->rootfs,
+            .created = (char *)c->created,
+            .owner = "",
+            .has_cgroup = true,
+            .cg = c->cg,
+        };
+}
+
+/* Written while the init sets up (everything in it is known once its cgroup is made)... */
+static int stage_state(struct rt_ctx *c, struct cella_error *err)
+{
+        c->start_time = rt_pid_start_time(c->pid);
+        struct rt_state st = borrowed_state(c);
+        _cleanup_(json_object_putp) struct json_object *ann = rt_annotations_json(c->spec);
+        _cleanup_(json_object_putp) struct json_object *hooks = rt_hooks_state_json(c->spec);
+        st.annotations = ann;
+        st.hooks = hooks;
+        return rt_state_stage(c->dir_fd, &st, err);
+}
+
+/* ...and published when it is ready. */
+static int record_state(struct rt_ctx *c, struct cella_error *err)
+{
+        int r = rt_state_publish(c->dir_fd, c->id, err);
+        if (r == 0 && c->opts->pid_file)
+                r = rt_write_pid_file(c->opts->pid_file, c->pid, err);
+        return r;
+}
+
 /* Drives the init through setup until it reports READY. */
 static int converse(struct rt_ctx *c, struct cella_error *err)
 {
@@ -536,6 +573,8 @@ static int converse(struct rt_ctx *c, struct cella_error *err)
         if (r < 0)
                 return init_failed_first(c, cella_errno(err, -r, "signal the container init"), err);
         r = join_cgroup(c, err);
+        if (r == 0)
+                r = stage_state(c, err);
         if (r < 0)
                 return r;
         for (;;) {
@@ -563,27 +602,26 @@ static int converse(struct rt_ctx *c, struct cella_error *err)
         }
 }
 
-static int record_state(struct rt_ctx *c, struct cella_error *err)
+int rt_ctx_take_handle(struct rt_ctx *c, struct handle *h, struct cella_error *err)
 {
-        struct rt_state st = {
-            .id = (char *)c->id,
-            .pid = c->pid,
-            .start_time = rt_pid_start_time(c->pid),
-            .bundle = c->bundle,
-            .rootfs = c->rootfs,
-            .created = c->created,
-            .owner = "",
-            .has_cgroup = true,
-            .cg = c->cg,
-        };
-        _cleanup_(json_object_putp) struct json_object *ann = rt_annotations_json(c->spec);
-        _cleanup_(json_object_putp) struct json_object *hooks = rt_hooks_state_json(c->spec);
-        st.annotations = ann;
-        st.hooks = hooks;
-        int r = rt_state_save(c->dir_fd, &st, err);
-        if (r == 0 && c->opts->pid_file)
-                r = rt_write_pid_file(c->opts->pid_file, c->pid, err);
-        return r;
+        struct rt_state st = borrowed_state(c);
+        st.id = strdup(c->id);
+        st.bundle = strdup(c->bundle);
+        st.rootfs = strdup(c->rootfs);
+        st.created = strdup(c->created);
+        st.owner = strdup("");
+        st.annotations = rt_annotations_json(c->spec);
+        st.hooks = rt_hooks_state_json(c->spec);
+        st.cg.pending = NULL; /* applied, and it points into the spec */
+        *h = (struct handle){.root_fd = c->root_fd, .dir_fd = c->dir_fd, .st = st, .loaded = true};
+        c->root_fd = c->dir_fd = -1;
+        memset(&c->cg, 0, sizeof(c->cg));
+        if (!st.id || !st.bundle || !st.rootfs || !st.created || !st.owner) {
+                handle_close(h);
+                *h = (struct handle){.root_fd = -1, .dir_fd = -1};
+                return cella_err(err, ENOMEM, "out of memory");
+        }
+        return 0;
 }
 
 static void undo(struct rt_ctx *c)

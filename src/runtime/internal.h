@@ -54,3 +54,14 @@ struct handle {
 int handle_open(struct handle *h, const char *root, const char *id, bool lock,
                 struct cella_error *err);
 void handle_close(struct handle *h);
+
+/*
+ * For `run`: the handle `start` and `delete` would open (still locked), made from what create
+ * knows instead of reading state.json back. The context keeps no cgroup or state fds after it.
+ */
+int rt_ctx_take_handle(struct rt_ctx *c, struct handle *h, struct cella_error *err);
+
+/* start on a locked handle, which stays open, unlocked, for the caller. */
+int rt_start_handle(struct handle *h, struct cella_error *err);
+/* delete on an open handle (locked or not): nothing if its directory is no longer the id's. */
+int rt_delete_handle(struct handle *h, bool force, struct cella_error *err);

@@ -136,54 +136,53 @@ static void wait_for_exec(int fifo)
                 ;
 }
 
-int rt_start(const char *root, const char *id, struct cella_error *err)
+int rt_start_handle(struct handle *h, struct cella_error *err)
 {
-        struct handle h;
+        const char *id = h->st.id;
         _cleanup_close_ int fifo = -1, notify = -1;
-        pid_t pid = 0;
-        int r = handle_open(&h, root, id, true, err);
-        if (r < 0)
-                goto out;
-        enum rt_status s = rt_state_status(h.dir_fd, &h.st);
-        if (s != RT_CREATED) {
-                r = cella_err(err, EINVAL, "cannot start container \"%s\": it is %s, not created",
-                              id, rt_status_name(s));
-                goto out;
-        }
-        fifo = openat(h.dir_fd, "exec.fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-        if (fifo < 0) {
-                r = cella_errno(err, errno == ENXIO ? ESRCH : errno,
-                                "cannot start container \"%s\": its init is gone", id);
-                goto out;
-        }
+        enum rt_status s = rt_state_status(h->dir_fd, &h->st);
+        if (s != RT_CREATED)
+                return cella_err(err, EINVAL,
+                                 "cannot start container \"%s\": it is %s, not created", id,
+                                 rt_status_name(s));
+        fifo = openat(h->dir_fd, "exec.fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fifo < 0)
+                return cella_errno(err, errno == ENXIO ? ESRCH : errno,
+                                   "cannot start container \"%s\": its init is gone", id);
         /* Bound before the init runs, so its READY=1 cannot be lost. */
-        r = rt_notify_bind(h.dir_fd, &notify, err);
+        int r = rt_notify_bind(h->dir_fd, &notify, err);
         if (r < 0)
-                goto out;
-        r = run_start_container_hooks(&h.st, err);
+                return r;
+        r = run_start_container_hooks(&h->st, err);
         if (r < 0) {
                 /* Lifecycle 7: stop the container, then it is destroyed (step 12). */
                 struct cella_error ignored = {0};
-                signal_init(&h.st, SIGKILL, &ignored);
-                wait_exit(h.st.pid, 10000);
-                destroy(&h, id, &ignored);
-                goto out;
+                signal_init(&h->st, SIGKILL, &ignored);
+                wait_exit(h->st.pid, 10000);
+                destroy(h, id, &ignored);
+                return r;
         }
         /* Unlink first, so nobody sees "created" once the init may already be running. */
-        unlinkat(h.dir_fd, "exec.fifo", 0);
-        if (write(fifo, "0", 1) != 1) {
-                r = cella_errno(err, errno, "start container \"%s\"", id);
-                goto out;
-        }
+        unlinkat(h->dir_fd, "exec.fifo", 0);
+        if (write(fifo, "0", 1) != 1)
+                return cella_errno(err, errno, "start container \"%s\"", id);
         /* poststart runs after the user process is executed (config.md). */
         wait_for_exec(fifo);
-        run_state_hooks(&h.st, "poststart", RT_RUNNING);
-        pid = h.st.pid;
-out:
-        handle_close(&h);
+        run_state_hooks(&h->st, "poststart", RT_RUNNING);
         /* Waiting for READY=1 without the lock: kill and delete must not block on it. */
-        if (r == 0 && notify >= 0)
-                r = rt_notify_forward(TAKE_FD(notify), pid, err);
+        flock(h->dir_fd, LOCK_UN);
+        if (notify >= 0)
+                return rt_notify_forward(TAKE_FD(notify), h->st.pid, err);
+        return 0;
+}
+
+int rt_start(const char *root, const char *id, struct cella_error *err)
+{
+        struct handle h;
+        int r = handle_open(&h, root, id, true, err);
+        if (r == 0)
+                r = rt_start_handle(&h, err);
+        handle_close(&h);
         return r;
 }
 
@@ -242,6 +241,27 @@ static int delete_broken(struct handle *h, const char *id, bool force, struct ce
         return 0;
 }
 
+/* delete of a container whose state is loaded, under its lock. */
+static int delete_loaded(struct handle *h, bool force, struct cella_error *err)
+{
+        const char *id = h->st.id;
+        enum rt_status s = rt_state_status(h->dir_fd, &h->st);
+        if ((s == RT_RUNNING || s == RT_PAUSED) && !force)
+                return cella_err(err, EBUSY,
+                                 "cannot delete container \"%s\" that is not stopped: %s "
+                                 "(stop it first, or use delete --force)",
+                                 id, rt_status_name(s));
+        if (s != RT_STOPPED) {
+                signal_init(&h->st, SIGKILL, err);
+                /* A frozen process cannot die: thaw it after the signal. */
+                if (s == RT_PAUSED)
+                        cg_freeze(&h->st.cg, false, err);
+                cella_error_clear(err);
+                wait_exit(h->st.pid, 10000);
+        }
+        return destroy(h, id, err);
+}
+
 int rt_delete(const char *root, const char *id, bool force, struct cella_error *err)
 {
         struct handle h;
@@ -252,26 +272,23 @@ int rt_delete(const char *root, const char *id, bool force, struct cella_error *
         } else if (r < 0 && h.dir_fd >= 0) {
                 r = delete_broken(&h, id, force, err);
         } else if (r == 0) {
-                enum rt_status s = rt_state_status(h.dir_fd, &h.st);
-                if ((s == RT_RUNNING || s == RT_PAUSED) && !force) {
-                        r = cella_err(err, EBUSY,
-                                      "cannot delete container \"%s\" that is not stopped: %s "
-                                      "(stop it first, or use delete --force)",
-                                      id, rt_status_name(s));
-                } else {
-                        if (s != RT_STOPPED) {
-                                signal_init(&h.st, SIGKILL, err);
-                                /* A frozen process cannot die: thaw it after the signal. */
-                                if (s == RT_PAUSED)
-                                        cg_freeze(&h.st.cg, false, err);
-                                cella_error_clear(err);
-                                wait_exit(h.st.pid, 10000);
-                        }
-                        r = destroy(&h, id, err);
-                }
+                r = delete_loaded(&h, force, err);
         }
         handle_close(&h);
         return r;
+}
+
+int rt_delete_handle(struct handle *h, bool force, struct cella_error *err)
+{
+        struct stat ours, now;
+        if (flock(h->dir_fd, LOCK_EX) < 0)
+                return cella_errno(err, errno, "lock state of \"%s\"", h->st.id);
+        /* Someone else deleted it meanwhile (and the id may be a new container's now). */
+        if (fstat(h->dir_fd, &ours) < 0 ||
+            fstatat(h->root_fd, h->st.id, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
+            ours.st_dev != now.st_dev || ours.st_ino != now.st_ino)
+                return 0;
+        return delete_loaded(h, force, err);
 }
 
 /* A state directory without state.json: a create still at work, or one that died. */

@@ -13,6 +13,9 @@
 #include "base/fs.h"
 #include "base/json.h"
 
+/* state.json as written, before rt_state_publish() renames it into place. */
+#define STAGED ".state.json.new"
+
 static const char *const status_names[] = {"creating", "created", "running", "paused", "stopped"};
 
 const char *rt_status_name(enum rt_status s)
@@ -104,6 +107,7 @@ int rt_container_dir_remove(int root_fd, const char *id)
             openat(root_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd >= 0) {
                 unlinkat(fd, "state.json", 0);
+                unlinkat(fd, STAGED, 0);
                 unlinkat(fd, "exec.fifo", 0);
                 unlinkat(fd, "notify/notify.sock", 0); /* NOTIFY_SOCKET (activation.c) */
                 unlinkat(fd, "notify", AT_REMOVEDIR);
@@ -118,7 +122,7 @@ static void add_str(struct json_object *o, const char *k, const char *v)
         json_object_object_add(o, k, json_object_new_string(v ? v : ""));
 }
 
-int rt_state_save(int dir_fd, const struct rt_state *st, struct cella_error *err)
+int rt_state_stage(int dir_fd, const struct rt_state *st, struct cella_error *err)
 {
         _cleanup_(json_object_putp) struct json_object *o = json_object_new_object();
         add_str(o, "id", st->id);
@@ -135,9 +139,18 @@ int rt_state_save(int dir_fd, const struct rt_state *st, struct cella_error *err
         if (st->has_cgroup)
                 json_object_object_add(o, "cgroup", cg_to_json(&st->cg));
         const char *text = json_to_string(o, 0);
-        int r = fs_replace_at(dir_fd, "state.json", text, strlen(text), 0600);
+        _cleanup_close_ int fd =
+            openat(dir_fd, STAGED, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        int r = fd < 0 ? -errno : fs_write_all(fd, text, strlen(text));
         if (r < 0)
                 return cella_errno(err, -r, "write state of \"%s\"", st->id);
+        return 0;
+}
+
+int rt_state_publish(int dir_fd, const char *id, struct cella_error *err)
+{
+        if (renameat(dir_fd, STAGED, dir_fd, "state.json") < 0)
+                return cella_errno(err, errno, "write state of \"%s\"", id);
         return 0;
 }
 

@@ -46,7 +46,12 @@ int rt_container_dir_create(int root_fd, const char *id, struct cella_error *err
 int rt_container_dir_open(int root_fd, const char *id, bool lock, struct cella_error *err);
 int rt_container_dir_remove(int root_fd, const char *id);
 
-int rt_state_save(int dir_fd, const struct rt_state *st, struct cella_error *err);
+/*
+ * state.json in two steps: create writes it while the init sets up, and publishes it with one
+ * rename once the init is ready (readers that take no lock must not see "created" before).
+ */
+int rt_state_stage(int dir_fd, const struct rt_state *st, struct cella_error *err);
+int rt_state_publish(int dir_fd, const char *id, struct cella_error *err);
 int rt_state_load(int dir_fd, const char *id, struct rt_state *st, struct cella_error *err);
 /* The parsing half of rt_state_load (a fuzz target: the state dir is writable by root only,
  * but a corrupt file must still give an error, not a crash). */

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from helpers import IS_CELLA, wait_for
+from helpers import IS_CELLA, RUNTIME, wait_for
 
 KINDS_HOST = ("prestart", "createRuntime", "createContainer", "poststart", "poststop")
 
@@ -193,3 +193,18 @@ def test_missing_hook_binary_fails_create(bundle, rt):
     r = bundle.create()
     assert r.returncode != 0
     assert rt("state", bundle.id).returncode != 0
+
+
+def test_state_command_says_creating_until_create_returns(bundle, rt, logdir):
+    """`state` takes no lock: until create is done it must not find a "created" container,
+    even though the runtime may have written what it will publish."""
+    query = f"{RUNTIME} --root {rt.state_root} state {bundle.id} > {logdir}/state.out"
+    hook = {"path": "/bin/sh", "args": ["sh", "-c", query]}
+    bundle.config["hooks"] = {"createRuntime": [hook], "createContainer": [hook]}
+    assert bundle.create(["/probe", "sleep"]).returncode == 0
+    assert json.loads((logdir / "state.out").read_text())["status"] == "creating"
+    assert rt.status(bundle.id) == "created"
+    leftovers = {p.name for p in (rt.state_root / bundle.id).iterdir()} - {"state.json",
+                                                                          "exec.fifo"}
+    if IS_CELLA:
+        assert not leftovers, leftovers

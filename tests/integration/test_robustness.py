@@ -3,6 +3,7 @@
 state (no crash, no leak)."""
 import json
 import os
+import signal
 import subprocess
 
 import pytest
@@ -193,3 +194,45 @@ def test_state_dir_locked_by_a_create_at_work_is_creating(rt):
     finally:
         os.close(fd)
         subprocess.run(["rm", "-rf", str(d)])
+
+
+def unlocked(path):
+    import fcntl
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.skipif(not IS_CELLA, reason="the state directory layout is cella's")
+def test_run_leaves_a_new_container_with_its_id_alone(bundle, rt):
+    """`run` deletes its own container when it ends. If that container was deleted behind its
+    back and the id reused meanwhile, the new container is not run's to delete."""
+    bundle.set_args(["/probe", "sleep"])
+    bundle.write()
+    p = subprocess.Popen([RUNTIME, "--root", str(rt.state_root), "run", "-b", str(bundle.path),
+                          bundle.id], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: rt.status(bundle.id) == "running", what="run's container running")
+        wait_for(lambda: unlocked(rt.state_root / bundle.id), what="run to release its lock")
+        os.kill(p.pid, signal.SIGSTOP)  # run cannot react until we let it
+        assert rt("delete", "-f", bundle.id).returncode == 0
+        assert bundle.create(["/probe", "sleep"]).returncode == 0
+        pid = rt.state(bundle.id)["pid"]
+        os.kill(p.pid, signal.SIGCONT)
+        p.wait(TIMEOUT)
+        assert rt.status(bundle.id) == "created", p.stderr.read()
+        assert rt.state(bundle.id)["pid"] == pid
+    finally:
+        if p.poll() is None:
+            os.kill(p.pid, signal.SIGCONT)
+            p.kill()
+            p.wait()
+        p.stderr.close()
+    assert rt("delete", "-f", bundle.id).returncode == 0
+    bundle.assert_no_leaks()
