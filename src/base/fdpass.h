@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define FDPASS_MAX 16
+#define FDPASS_MAX 32
 
 /* Sends buf (len bytes) with n fds (n <= FDPASS_MAX). Returns bytes sent or -errno. */
 ssize_t fdpass_send(int sock, const void *buf, size_t len, const int *fds, size_t n);

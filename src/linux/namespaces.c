@@ -46,6 +46,24 @@ int lnx_ns_plan_init(const struct oci_spec *spec, struct lnx_ns_plan *p, struct 
         return 0;
 }
 
+int lnx_netns_new(struct cella_error *err)
+{
+        _cleanup_close_ int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (home < 0)
+                return cella_errno(err, errno, "open our network namespace");
+        if (unshare(CLONE_NEWNET) < 0)
+                return cella_errno(err, errno, "create network namespace");
+        int fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        int e = errno;
+        if (setns(home, CLONE_NEWNET) < 0) {
+                e = errno;
+                if (fd >= 0)
+                        close(fd);
+                return cella_errno(err, e, "return to our network namespace");
+        }
+        return fd < 0 ? cella_errno(err, e, "open the new network namespace") : fd;
+}
+
 void lnx_ns_plan_close(struct lnx_ns_plan *p)
 {
         for (int i = 0; i < OCI_NS_COUNT; i++) {

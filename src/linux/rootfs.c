@@ -219,12 +219,6 @@ static int mount_cgroups(struct lnx_rootfs *r, int target_fd, const char *dest, 
 {
         char tpath[32];
         bool v2_only = r->n_cgroups == 1 && r->cgroups[0].v2;
-        if (r->before_cgroup_mount) {
-                int rc = r->before_cgroup_mount(r->hook_arg, err);
-                r->before_cgroup_mount = NULL;
-                if (rc < 0)
-                        return rc;
-        }
         if (v2_only) {
                 if (mount("cgroup2", fs_fd_path(target_fd, tpath), "cgroup2", flags, NULL) < 0)
                         return cella_errno(err, errno, "mount cgroup2 on \"%s\"", dest);
@@ -332,6 +326,14 @@ static int mount_one(struct lnx_rootfs *r, const struct oci_mount *m, size_t idx
         rc = check_not_root(r, target, m->destination, idx, err);
         if (rc < 0)
                 goto out;
+        bool needs_runtime =
+            m->type && !o.bind && (strcmp(m->type, "cgroup") == 0 || strcmp(m->type, "sysfs") == 0);
+        if (needs_runtime && r->await_runtime) {
+                rc = r->await_runtime(r->hook_arg, err);
+                r->await_runtime = NULL;
+                if (rc < 0)
+                        goto out;
+        }
         if (m->type && strcmp(m->type, "cgroup") == 0 && !o.bind) {
                 rc = mount_cgroups(r, target, m->destination, o.flags, err);
                 goto out;

@@ -38,10 +38,11 @@ struct lnx_rootfs {
         size_t n_cgroups;
         const int *idmapped; /* per spec mount: lnx_rootfs_idmapped_sources' fd, or -1 */
         /*
-         * Called once, before the first "cgroup" mount (NULL: nothing to wait for). The
-         * runtime joins the container's cgroup while the mounts before it are made.
+         * Called once, before the first "cgroup" or "sysfs" mount (NULL: nothing to wait
+         * for). The runtime joins the container's cgroup, and may make its network namespace
+         * (which a sysfs mount shows), while the mounts before it are made.
          */
-        int (*before_cgroup_mount)(void *arg, struct cella_error *err);
+        int (*await_runtime)(void *arg, struct cella_error *err);
         void *hook_arg;
 };
 

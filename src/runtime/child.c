@@ -99,7 +99,8 @@ static int step_process_limits(struct child *ch, struct cella_error *err)
 /*
  * CGROUP brings the "tasks" file of each hierarchy we join ourselves (cg_joins_itself, in
  * hierarchy order): writing "0" moves this single-threaded process without the grace-period
- * wait that writing our pid to cgroup.procs has (cgroup.h).
+ * wait that writing our pid to cgroup.procs has (cgroup.h). Then, with net_later, our network
+ * namespace.
  */
 static int join_cgroup(struct child *ch, struct cella_error *err)
 {
@@ -118,9 +119,14 @@ static int join_cgroup(struct child *ch, struct cella_error *err)
                 r = used < n ? cg_join_self(cg, i, fds[used++], err)
                              : cella_err(err, EPROTO, "no fd to join cgroup \"%s\"", cg->h[i].path);
         }
+        if (r == 0 && ch->c->net_later) {
+                if (used == n)
+                        r = cella_err(err, EPROTO, "no network namespace from the runtime");
+                else if (setns(fds[used++], CLONE_NEWNET) < 0)
+                        r = cella_errno(err, errno, "enter the network namespace from the runtime");
+        }
         if (r == 0 && used != n)
-                r = cella_err(err, EPROTO, "%zu cgroup fds from the runtime, %zu expected", n,
-                              used);
+                r = cella_err(err, EPROTO, "%zu fds from the runtime, %zu expected", n, used);
         for (size_t i = 0; i < n; i++)
                 close(fds[i]);
         return r;
@@ -145,7 +151,7 @@ static int await_cgroup(struct child *ch, struct cella_error *err)
         return lnx_sched_apply(&ch->c->spec->process, err);
 }
 
-static int before_cgroup_mount(void *ch, struct cella_error *err)
+static int before_runtime_mount(void *ch, struct cella_error *err)
 {
         return await_cgroup(ch, err);
 }
@@ -184,7 +190,7 @@ static int step_rootfs(struct child *ch, struct cella_error *err)
             .cgroups = c->cg_mounts,
             .n_cgroups = c->n_cg_mounts,
             .idmapped = c->idmapped,
-            .before_cgroup_mount = before_cgroup_mount,
+            .await_runtime = before_runtime_mount,
             .hook_arg = ch,
         };
         int r = lnx_rootfs_prepare(&ch->rootfs, err);
@@ -198,7 +204,7 @@ static int step_rootfs(struct child *ch, struct cella_error *err)
         return 0;
 }
 
-/* Without "cgroup" mounts the wait comes after the mounts. */
+/* Without "cgroup" or "sysfs" mounts the wait comes after the mounts. */
 static int step_cgroup(struct child *ch, struct cella_error *err)
 {
         return await_cgroup(ch, err);
@@ -419,7 +425,7 @@ _Noreturn void rt_child_main(struct rt_ctx *c)
         close(c->dir_fd);
         close(c->root_fd);
         rt_close_inherited_fds(c);
-        if (wait_for(&ch, RT_SYNC_GO, &err) < 0)
+        if (rt_init_waits_for_go(c) && wait_for(&ch, RT_SYNC_GO, &err) < 0)
                 _exit(1); /* the parent is gone or failed: nobody to report to */
         for (size_t i = 0; i < ARRAY_SIZE(steps); i++)
                 if (steps[i](&ch, &err) < 0)

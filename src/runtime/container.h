@@ -4,6 +4,7 @@
 /* Internal to the runtime: the context shared by the parent and child sides of create. */
 
 #include <limits.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -28,6 +29,7 @@ struct rt_ctx {
         bool cg_created;
         bool cg_early;   /* made before clone (rootless), not while the init sets up */
         int cg_clone_fd; /* cgroup2 directory for clone3(CLONE_INTO_CGROUP), or -1 */
+        bool net_later;  /* the new network namespace comes with CGROUP, not from clone */
         struct lnx_cgroup_mount cg_mounts[CG_MAX_HIERARCHIES];
         char cg_names[CG_MAX_HIERARCHIES][64];
         char cg_options[CG_MAX_HIERARCHIES][256];
@@ -44,6 +46,15 @@ struct rt_ctx {
         unsigned long long start_time; /* of the init: who the pid is (state.h) */
         pid_t intermediate; /* slow path only: the process that joined namespaces by path */
 };
+
+/*
+ * GO tells the init its user namespace's id maps are written (the parent does that after
+ * clone); with none to write, the init has nothing to wait for and starts at once.
+ */
+static inline bool rt_init_waits_for_go(const struct rt_ctx *c)
+{
+        return !c->ns.any_join && (c->ns.clone_flags & CLONE_NEWUSER);
+}
 
 /* The OCI state ("creating") of a container being created, for hooks and seccomp agents. */
 struct json_object *rt_ctx_oci_state(const struct rt_ctx *c);

@@ -296,6 +296,13 @@ static int prepare(struct rt_ctx *c, const char *root, int *ret_peer, struct cel
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c->sync_fd) < 0)
                 return cella_errno(err, errno, "socketpair");
         c->setgroups_allowed = !oci_spec_namespace(c->spec, OCI_NS_USER) || geteuid() == 0;
+        /*
+         * Not when it must belong to a user namespace of the container's or a joined one, nor
+         * when we are in one ourselves: we could not setns() back to our own network namespace.
+         */
+        int flags = c->ns.clone_flags;
+        c->net_later = (flags & CLONE_NEWNET) && !(flags & CLONE_NEWUSER) && !c->ns.any_join &&
+                       !c->cg.rootless;
         /* We install no handlers: the init inherits only these non-default dispositions. */
         c->sig_ignored = lnx_ignored_signals();
         return 0;
@@ -403,12 +410,11 @@ static int recv_expect(struct rt_ctx *c, struct rt_sync_msg *m, struct cella_err
 static int spawn(struct rt_ctx *c, struct cella_error *err)
 {
         bool slow = c->ns.any_join, joined = false;
-        pid_t pid = c->cg_clone_fd >= 0
-                        ? clone_fork_into(c->ns.clone_flags, c->cg_clone_fd, &joined)
-                        : clone_fork(slow ? 0 : c->ns.clone_flags);
+        int flags = c->ns.clone_flags & ~(c->net_later ? CLONE_NEWNET : 0);
+        pid_t pid = c->cg_clone_fd >= 0 ? clone_fork_into(flags, c->cg_clone_fd, &joined)
+                                        : clone_fork(slow ? 0 : flags);
         if (pid < 0)
-                return cella_errno(err, errno, "clone the container init (namespaces %#x)",
-                                   c->ns.clone_flags);
+                return cella_errno(err, errno, "clone the container init (namespaces %#x)", flags);
         if (pid == 0) {
                 /*
                  * The init writes much of what it shares copy-on-write with us: in bulk. Its
@@ -502,15 +508,17 @@ static int init_failed_first(struct rt_ctx *c, int r, struct cella_error *err)
 /*
  * Creating the cgroup costs milliseconds (a cpuset flips a static key), and moving a process
  * into it by its pid waits for an RCU grace period (cgroup.h). The init does not need its
- * cgroup until its first "cgroup" mount (or the end of its mounts), so it gets GO first and
- * builds its rootfs meanwhile; it waits for CGROUP before that point. CGROUP carries the v1
- * "tasks" files, through which the init moves itself without that wait (it was born in the
- * cgroup2 one); cg_enter() writes the pid only where neither way applies. What the init
+ * cgroup until its first "cgroup" or "sysfs" mount (or the end of its mounts), so it gets GO
+ * first and builds its rootfs meanwhile; it waits for CGROUP before that point. CGROUP carries
+ * the v1 "tasks" files, through which the init moves itself without that wait (it was born in
+ * the cgroup2 one); cg_enter() writes the pid only where neither way applies. What the init
  * allocates before joining is charged to our cgroup, not the container's (docs/benchmarks.md).
+ * The network namespace, the costliest to create, is made here too (net_later) and comes last:
+ * a sysfs mount shows the mounter's, and hooks must find it at /proc/<init>/ns/net.
  */
 static int join_cgroup(struct rt_ctx *c, struct cella_error *err)
 {
-        int fds[CG_MAX_HIERARCHIES], n = 0;
+        int fds[RT_SYNC_MAX_FDS], n = 0;
         int r = c->cg_early ? 0 : make_cgroup(c, err);
         if (r == 0) {
                 n = cg_open_self_join(&c->cg, fds, err);
@@ -519,6 +527,12 @@ static int join_cgroup(struct rt_ctx *c, struct cella_error *err)
         }
         if (r == 0)
                 r = cg_enter(&c->cg, c->pid, err);
+        if (r == 0 && c->net_later) {
+                int fd = lnx_netns_new(err);
+                r = fd < 0 ? fd : 0;
+                if (fd >= 0)
+                        fds[n++] = fd;
+        }
         if (r == 0) {
                 r = rt_sync_send_fds(c->sync_fd[0], RT_SYNC_CGROUP, fds, (size_t)n);
                 if (r < 0)
@@ -569,7 +583,7 @@ static int record_state(struct rt_ctx *c, struct cella_error *err)
 /* Drives the init through setup until it reports READY. */
 static int converse(struct rt_ctx *c, struct cella_error *err)
 {
-        int r = rt_sync_send(c->sync_fd[0], RT_SYNC_GO, 0, NULL);
+        int r = rt_init_waits_for_go(c) ? rt_sync_send(c->sync_fd[0], RT_SYNC_GO, 0, NULL) : 0;
         if (r < 0)
                 return init_failed_first(c, cella_errno(err, -r, "signal the container init"), err);
         r = join_cgroup(c, err);

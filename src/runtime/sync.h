@@ -10,12 +10,14 @@
  *                                              [slow path: setns by path, unshare, fork;
  *                  <------------------ PID      the intermediate reports the init's pid]
  *   write id maps
- *   GO  ------------------------------------>  namespaces, rlimits, mounts ...
- *   create the cgroup, apply resources,
- *   open the v1 "tasks" files (meanwhile)
- *   CGROUP + fds  -------------------------->  ... waited for before the first "cgroup"
- *                                              mount (else after the devices): writes "0"
- *                                              to each fd (joins), cgroup ns, scheduler;
+ *   GO  ------------------------------------>  (only after id maps) namespaces, rlimits,
+ *   create the cgroup, apply resources,         mounts ...
+ *   open the v1 "tasks" files, make the
+ *   network namespace (meanwhile)
+ *   CGROUP + fds  -------------------------->  ... waited for before the first "cgroup" or
+ *                                              "sysfs" mount (else after the devices):
+ *                                              writes "0" to each tasks fd (joins), setns
+ *                                              to the netns fd, cgroup ns, scheduler;
  *                                              the rest of the mounts, console
  *                  <------------------ HOOKS    (only when prestart/createRuntime/
  *   run prestart + createRuntime hooks          createContainer hooks exist)
@@ -55,7 +57,7 @@ int rt_sync_send(int fd, enum rt_sync_type type, pid_t pid, const struct cella_e
 /* Returns 0 and fills msg, -EPIPE on EOF, other negative errno on failure. */
 int rt_sync_recv(int fd, struct rt_sync_msg *msg);
 /* The same with n fds (n <= RT_SYNC_MAX_FDS) attached by SCM_RIGHTS; the message's pid is n. */
-#define RT_SYNC_MAX_FDS 16
+#define RT_SYNC_MAX_FDS 17 /* a tasks file per cgroup hierarchy, a network namespace */
 int rt_sync_send_fds(int fd, enum rt_sync_type type, const int *fds, size_t n);
 /* Receives such a message: the fds (close-on-exec) into fds, their number into *ret_n. */
 int rt_sync_recv_fds(int fd, struct rt_sync_msg *msg, int *fds, size_t *ret_n);

@@ -5,6 +5,7 @@ createRuntime, createContainer or startContainer hook fails the container (and l
 behind), a failing poststart or poststop hook is only a warning."""
 import json
 import os
+import sys
 
 import pytest
 
@@ -208,3 +209,19 @@ def test_state_command_says_creating_until_create_returns(bundle, rt, logdir):
                                                                           "exec.fifo"}
     if IS_CELLA:
         assert not leftovers, leftovers
+
+
+def test_runtime_namespace_hooks_find_the_containers_network_namespace(bundle, rt, logdir):
+    """prestart and createRuntime hooks (CNI plugins, say) configure /proc/<pid>/ns/net: the
+    init is in its own network namespace by the time they run, whoever made it."""
+    def netns_recorder(kind):
+        script = ("import json, os, sys; pid = json.load(sys.stdin)['pid']; "
+                  f"open('{logdir}/{kind}.net', 'w').write(os.readlink(f'/proc/{{pid}}/ns/net'))")
+        return {"path": sys.executable, "args": ["python3", "-c", script]}
+    kinds = ("prestart", "createRuntime")
+    bundle.config["hooks"] = {k: [netns_recorder(k)] for k in kinds}
+    assert bundle.create(["/probe", "sleep"]).returncode == 0
+    init_net = os.readlink(f"/proc/{rt.state(bundle.id)['pid']}/ns/net")
+    assert init_net != os.readlink("/proc/self/ns/net")
+    for k in kinds:
+        assert (logdir / f"{k}.net").read_text() == init_net, k
