@@ -308,6 +308,38 @@ def test_cve_2019_5736_init_binary_is_immutable(workdir, base_rootfs, spec_templ
     assert not found, "left behind after delete -f:\n" + "\n".join(found)
 
 
+@pytest.mark.skipif(not IS_CELLA, reason="cella's own re-execution marker")
+@pytest.mark.parametrize("marker", ["1", "bogus", "own-fd"])
+def test_cve_2019_5736_forged_reexec_marker_keeps_protection(bundle, rt, workdir, marker):
+    """The variable by which cella's re-executed image knows itself (and finds the overlay's
+    mount fd) is the caller's to set: forging it, even naming an fd the caller really passed,
+    must neither leave the init on the writable host binary nor close that fd from under it."""
+    env = dict(os.environ)
+    held = None
+    if marker == "own-fd":
+        held = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY)
+        os.set_inheritable(held, True)
+        marker = str(held)
+    env["_CELLA_SEALED_OVERLAY"] = marker
+    bundle.set_args(["/probe", "sleep"])
+    bundle.write()
+    try:
+        # the container's stdio outlives create: files, not pipes
+        with open(bundle.err, "ab") as err:
+            r = rt("create", "--bundle", bundle.path, bundle.id, env=env,
+                   pass_fds=[held] if held is not None else [], stdout=subprocess.DEVNULL,
+                   stderr=err)
+        assert r.returncode == 0, bundle.err.read_text()
+        init = rt.state(bundle.id)["pid"]
+        st, host = os.stat(f"/proc/{init}/exe"), os.stat(RUNTIME)
+        assert (st.st_dev, st.st_ino) != (host.st_dev, host.st_ino), "init runs the host binary"
+    finally:
+        if held is not None:
+            os.close(held)
+        rt("delete", "-f", bundle.id)
+    bundle.assert_no_leaks()
+
+
 ATTACK_SCRIPT = r"""
 echo "{\"loader\":\"$1\"}"
 w=false
