@@ -27,25 +27,45 @@ static const struct dev_node default_devices[] = {
     {"/dev/urandom", S_IFCHR, 1, 9, 0666, 0, 0}, {"/dev/tty", S_IFCHR, 5, 0, 0666, 0, 0},
 };
 
-static int split_parent(int root_fd, const char *path, char *base, size_t base_size,
-                        struct cella_error *err)
+/*
+ * The directory a device is made in, open for mknodat/symlinkat (which need a real directory
+ * fd, not O_PATH). All the default devices and most others share /dev: it is resolved once.
+ */
+struct parent_dir {
+        char path[4096];
+        int fd;
+};
+
+static int open_parent(int root_fd, const char *path, struct parent_dir *pd, char *base,
+                       size_t base_size, struct cella_error *err)
 {
         const char *slash = strrchr(path, '/');
-        if (!slash || !slash[1] || strlen(slash + 1) >= base_size)
+        if (!slash || !slash[1] || strlen(slash + 1) >= base_size ||
+            (size_t)(slash - path) >= sizeof(pd->path))
                 return cella_err(err, EINVAL, "bad device path \"%s\"", path);
         snprintf(base, base_size, "%s", slash + 1);
-        char dir[4096];
+        char dir[sizeof(pd->path)];
         snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-        int dfd = fs_mkdir_p_in_root(root_fd, dir[0] ? dir : "/", 0755, err);
-        if (dfd < 0)
-                return dfd;
-        /* mknodat/symlinkat need a real directory fd, not O_PATH. */
-        char p[32];
-        int real = open(fs_fd_path(dfd, p), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        int e = errno;
-        close(dfd);
+        if (!dir[0])
+                snprintf(dir, sizeof(dir), "/");
+        if (pd->fd >= 0 && strcmp(pd->path, dir) == 0)
+                return pd->fd;
+        int real = fs_open_in_root(root_fd, dir, O_RDONLY | O_DIRECTORY, 0);
+        if (real == -ENOENT) {
+                int dfd = fs_mkdir_p_in_root(root_fd, dir, 0755, err);
+                if (dfd < 0)
+                        return dfd;
+                char p[32];
+                real = open(fs_fd_path(dfd, p), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                real = real < 0 ? -errno : real;
+                close(dfd);
+        }
         if (real < 0)
-                return cella_errno(err, e, "open parent of \"%s\"", path);
+                return cella_errno(err, -real, "open parent of \"%s\"", path);
+        if (pd->fd >= 0)
+                close(pd->fd);
+        pd->fd = real;
+        snprintf(pd->path, sizeof(pd->path), "%s", dir);
         return real;
 }
 
@@ -73,11 +93,11 @@ static int bind_host_device(int dir, const char *base, const struct dev_node *d,
  * replace: the default devices replace whatever an image put there; for linux.devices a
  * different file in the way is an error (config-linux.md: "the runtime MUST generate an error").
  */
-static int make_device(int root_fd, const struct dev_node *d, bool userns, bool replace,
-                       struct cella_error *err)
+static int make_device(int root_fd, struct parent_dir *pd, const struct dev_node *d, bool userns,
+                       bool replace, struct cella_error *err)
 {
         char base[256];
-        _cleanup_close_ int dir = split_parent(root_fd, d->path, base, sizeof(base), err);
+        int dir = open_parent(root_fd, d->path, pd, base, sizeof(base), err);
         if (dir < 0)
                 return dir;
         struct stat st;
@@ -144,16 +164,17 @@ static int spec_device(const struct oci_device *sd, struct dev_node *d, size_t i
         return 0;
 }
 
-static int make_links(int root_fd, struct cella_error *err)
+static int make_links(int root_fd, struct parent_dir *pd, struct cella_error *err)
 {
         static const char *const links[][2] = {
             {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"},
             {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
             {"pts/ptmx", "ptmx"},
         };
-        _cleanup_close_ int dev = fs_open_in_root(root_fd, "/dev", O_RDONLY | O_DIRECTORY, 0);
+        char base[8];
+        int dev = open_parent(root_fd, "/dev/x", pd, base, sizeof(base), err);
         if (dev < 0)
-                return cella_errno(err, -dev, "open \"/dev\" in rootfs");
+                return dev;
         for (size_t i = 0; i < ARRAY_SIZE(links); i++) {
                 struct stat st;
                 /* /dev/ptmx must point into the container's own devpts instance. */
@@ -169,20 +190,23 @@ static int make_links(int root_fd, struct cella_error *err)
 static int devices_setup(int root_fd, const struct oci_spec *spec, bool userns,
                          struct cella_error *err)
 {
-        for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++) {
-                int r = make_device(root_fd, &default_devices[i], userns, true, err);
-                if (r < 0)
-                        return r;
-        }
-        for (size_t i = 0; i < spec->linux_.n_devices; i++) {
+        struct parent_dir pd = {.fd = -1};
+        int r = 0;
+        for (size_t i = 0; r == 0 && i < ARRAY_SIZE(default_devices); i++)
+                r = make_device(root_fd, &pd, &default_devices[i], userns, true, err);
+        for (size_t i = 0; r == 0 && i < spec->linux_.n_devices; i++) {
                 struct dev_node d;
-                int r = spec_device(&spec->linux_.devices[i], &d, i, err);
+                r = spec_device(&spec->linux_.devices[i], &d, i, err);
                 if (r == 0)
-                        r = make_device(root_fd, &d, userns, false, err);
+                        r = make_device(root_fd, &pd, &d, userns, false, err);
                 if (r < 0)
-                        return cella_err_prefix(err, "linux.devices[%zu]", i);
+                        cella_err_prefix(err, "linux.devices[%zu]", i);
         }
-        return make_links(root_fd, err);
+        if (r == 0)
+                r = make_links(root_fd, &pd, err);
+        if (pd.fd >= 0)
+                close(pd.fd);
+        return r;
 }
 
 int lnx_devices_setup(int root_fd, const struct oci_spec *spec, bool userns,
