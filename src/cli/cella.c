@@ -161,9 +161,6 @@ int main(int argc, char **argv)
                 /* The state root is the overlay's spare layer; if it is not there yet, copy. */
                 if (lnx_ensure_sealed_self(argv, stat(root, &st) == 0 ? root : NULL, &err) < 0)
                         return cli_fail("%s", err.msg);
-                /* create and run let go of the overlay's mount while the init sets up. */
-                if (strcmp(name, "exec") == 0)
-                        lnx_sealed_release();
                 prefault_writable(40 * 1024, 64 * 1024);
         }
         return run_command(c, argc - first, argv + first);

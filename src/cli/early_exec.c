@@ -127,19 +127,6 @@ static const char *early_command(int argc, char **argv, const char **root)
         return NULL;
 }
 
-/* Writes v in decimal, NUL-terminated, to buf (room for 21 bytes). */
-static void format_ulong(char *buf, unsigned long v)
-{
-        char tmp[21];
-        int n = 0;
-        do
-                tmp[n++] = (char)('0' + v % 10);
-        while ((v /= 10) != 0);
-        while (n > 0)
-                *buf++ = tmp[--n];
-        *buf = '\0';
-}
-
 /* Appends s to buf with overlayfs's lowerdir escapes; 0 if it does not fit. */
 static int append_escaped(char *buf, size_t *len, const char *s, size_t n)
 {
@@ -154,12 +141,8 @@ static int append_escaped(char *buf, size_t *len, const char *s, size_t n)
         return 1;
 }
 
-/*
- * The same overlay as open_through_overlay(): an O_PATH fd of the binary in it, or -1. The
- * mount's fd (*ret_mnt) stays open across the exec: closing it waits for an RCU grace
- * period, which the re-executed image spends where it is idle (lnx_sealed_release).
- */
-static int open_overlay_view(const char *spare, long *ret_mnt)
+/* The same overlay as open_through_overlay(): an O_PATH fd of the binary in it, or -1. */
+static int open_overlay_view(const char *spare)
 {
         char exe[PATH_BUF], lower[PATH_BUF * 2];
         long n = sys3(SYS_readlink, "/proc/self/exe", exe, sizeof(exe) - 1);
@@ -185,7 +168,8 @@ static int open_overlay_view(const char *spare, long *ret_mnt)
         sys6(SYS_fsconfig, ctx, FSCONFIG_SET_STRING, (long)"xino", (long)"off", 0, 0);
         if (sys6(SYS_fsconfig, ctx, FSCONFIG_CMD_CREATE, 0, 0, 0, 0) < 0)
                 goto out;
-        mnt = sys3(SYS_fsmount, ctx, 0, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID);
+        mnt = sys3(SYS_fsmount, ctx, FSMOUNT_CLOEXEC,
+                   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID);
         self = sys6(SYS_openat, AT_FDCWD, (long)"/proc/self/exe", O_RDONLY | O_CLOEXEC, 0, 0, 0);
         if (mnt < 0 || self < 0)
                 goto out;
@@ -204,10 +188,9 @@ static int open_overlay_view(const char *spare, long *ret_mnt)
 out:
         if (self >= 0)
                 sys3(SYS_close, self, 0, 0);
-        if (mnt >= 0 && fd < 0)
+        if (mnt >= 0)
                 sys3(SYS_close, mnt, 0, 0);
         sys3(SYS_close, ctx, 0, 0);
-        *ret_mnt = fd < 0 ? -1 : mnt;
         return fd;
 }
 
@@ -273,17 +256,14 @@ void cella_early_exec(long *sp)
                 return;
         if (n_env + 2 > MAX_ENV)
                 return;
-        long mnt;
-        int fd = open_overlay_view(root ? root : "/run/cella", &mnt);
+        int fd = open_overlay_view(root ? root : "/run/cella");
         if (fd < 0)
                 return;
-        char *env[MAX_ENV], marker[sizeof(OVERLAY_ENV "=") + 20] = OVERLAY_ENV "=";
+        char *env[MAX_ENV];
         for (size_t i = 0; i < n_env; i++)
                 env[i] = envp[i];
-        format_ulong(marker + sizeof(OVERLAY_ENV), (unsigned long)mnt);
-        env[n_env] = marker;
+        env[n_env] = OVERLAY_ENV "=1";
         env[n_env + 1] = NULL;
         sys6(SYS_execveat, fd, (long)"", (long)argv, (long)env, AT_EMPTY_PATH, 0);
         sys3(SYS_close, fd, 0, 0);
-        sys3(SYS_close, mnt, 0, 0);
 }

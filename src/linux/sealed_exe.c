@@ -146,42 +146,14 @@ static int open_through_overlay(int self, const char *spare_dir)
         return fd;
 }
 
-/* The overlay's mount fd, when the image that executed us handed it over (early_exec.c). */
-static int sealed_mnt = -1;
-
-static bool is_sealed_overlay(int fd)
-{
-        struct statfs sf;
-        return fstatfs(fd, &sf) == 0 && sf.f_type == OVERLAYFS_MAGIC && (sf.f_flags & ST_RDONLY);
-}
-
-/* Takes over the mount fd named by the marker, if it is one: close-on-exec from now on. */
-static void adopt_mount_fd(const char *marker)
-{
-        char *end;
-        long fd = strtol(marker, &end, 10);
-        if (*end || fd < 3 || fd > INT_MAX || !is_sealed_overlay((int)fd) ||
-            fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0)
-                return;
-        sealed_mnt = (int)fd;
-}
-
 /* Are we the overlayfs view that open_through_overlay made (and not some host overlay)? */
 static bool running_from_our_overlay(int self)
 {
-        const char *marker = getenv(OVERLAY_ENV);
-        if (!marker)
+        if (!getenv(OVERLAY_ENV))
                 return false;
-        adopt_mount_fd(marker);
         unsetenv(OVERLAY_ENV);
-        return is_sealed_overlay(self);
-}
-
-void lnx_sealed_release(void)
-{
-        if (sealed_mnt >= 0)
-                close(sealed_mnt);
-        sealed_mnt = -1;
+        struct statfs sf;
+        return fstatfs(self, &sf) == 0 && sf.f_type == OVERLAYFS_MAGIC && (sf.f_flags & ST_RDONLY);
 }
 
 int lnx_ensure_sealed_self(char **argv, const char *spare_dir, struct cella_error *err)

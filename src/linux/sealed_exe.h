@@ -22,9 +22,3 @@
  *  - else a sealed memfd copy of the loadable part of /proc/self/exe (as crun does).
  */
 int lnx_ensure_sealed_self(char **argv, const char *spare_dir, struct cella_error *err);
-
-/*
- * Closes the overlay's mount fd if this image was handed it. Closing it waits for an RCU
- * grace period (the detached mount is dissolved), so create does it while the init sets up.
- */
-void lnx_sealed_release(void);

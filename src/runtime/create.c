@@ -32,7 +32,6 @@
 #include "linux/namespaces.h"
 #include "linux/process.h"
 #include "linux/schedule.h"
-#include "linux/sealed_exe.h"
 #include "linux/seccomp_filter.h"
 #include "linux/terminal.h"
 #include "linux/sysctls.h"
@@ -592,8 +591,6 @@ static int converse(struct rt_ctx *c, struct cella_error *err)
                 r = stage_state(c, err);
         if (r < 0)
                 return r;
-        /* We wait for READY now: a good moment for that grace period. */
-        lnx_sealed_release();
         for (;;) {
                 struct rt_sync_msg m;
                 r = recv_expect(c, &m, err);

@@ -107,7 +107,7 @@ def workdir():
 @pytest.fixture(scope="session")
 def state_root(workdir):
     d = workdir / "state"
-    d.mkdir(mode=0o700)
+    d.mkdir(mode=0o700, exist_ok=True)  # a test may have made it for its own runtime copy
     return d
 
 

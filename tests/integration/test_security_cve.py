@@ -311,9 +311,9 @@ def test_cve_2019_5736_init_binary_is_immutable(workdir, base_rootfs, spec_templ
 @pytest.mark.skipif(not IS_CELLA, reason="cella's own re-execution marker")
 @pytest.mark.parametrize("marker", ["1", "bogus", "own-fd"])
 def test_cve_2019_5736_forged_reexec_marker_keeps_protection(bundle, rt, workdir, marker):
-    """The variable by which cella's re-executed image knows itself (and finds the overlay's
-    mount fd) is the caller's to set: forging it, even naming an fd the caller really passed,
-    must neither leave the init on the writable host binary nor close that fd from under it."""
+    """The variable by which cella's re-executed image knows itself is the caller's to set:
+    forging it (whatever its value, even an fd the caller really passed) must not leave the
+    init on the writable host binary."""
     env = dict(os.environ)
     held = None
     if marker == "own-fd":
