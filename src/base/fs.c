@@ -27,9 +27,21 @@ int fs_open_in_root(int root_fd, const char *path, int flags, mode_t mode)
         return fd < 0 ? -errno : (int)fd;
 }
 
+/* By hand: the init formats two for every mount, and vfprintf is costly for so little. */
 const char *fs_fd_path(int fd, char buf[static 32])
 {
-        snprintf(buf, 32, "/proc/self/fd/%d", fd);
+        static const char prefix[] = "/proc/self/fd/";
+        char digits[12];
+        size_t n = 0;
+        unsigned v = fd < 0 ? 0 : (unsigned)fd;
+        do
+                digits[n++] = (char)('0' + v % 10);
+        while ((v /= 10) != 0);
+        memcpy(buf, prefix, sizeof(prefix) - 1);
+        char *p = buf + sizeof(prefix) - 1;
+        while (n > 0)
+                *p++ = digits[--n];
+        *p = '\0';
         return buf;
 }
 

@@ -16,7 +16,7 @@ extern char __data_start[], _end[];
 
 static void populate(uintptr_t lo, uintptr_t hi)
 {
-        uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+        uintptr_t page = (uintptr_t)getpagesize();
         lo &= ~(page - 1);
         hi = (hi + page - 1) & ~(page - 1);
         if (hi > lo)
@@ -34,12 +34,21 @@ void prefault_writable(size_t stack_bytes, size_t heap_bytes)
         populate((uintptr_t)&here - stack_bytes, (uintptr_t)&here + 8192);
         if (!heap_bytes)
                 return;
-        /* malloc grows the heap by at least 128 KiB at a time: one small block sets it up. */
-        free(malloc(1));
-        /* The main arena is one brk-grown block ending at the break; it fills from the bottom. */
-        uintptr_t top = (uintptr_t)sbrk(0), size = mallinfo2().arena;
-        if (size == 0 || size > top)
-                return;
-        uintptr_t bottom = top - size;
-        populate(bottom, heap_bytes < size ? bottom + heap_bytes : top);
+        /*
+         * The main arena is one brk-grown block ending at the break; it fills from the bottom,
+         * which does not move: found once (a forked child inherits it without mallinfo2's
+         * walk over every bin, and the code pages that takes).
+         */
+        static uintptr_t bottom;
+        if (!bottom) {
+                /* malloc grows the heap by at least 128 KiB at a time: one block sets it up. */
+                free(malloc(1));
+                uintptr_t top = (uintptr_t)sbrk(0), size = mallinfo2().arena;
+                if (size == 0 || size > top)
+                        return;
+                bottom = top - size;
+        }
+        uintptr_t top = (uintptr_t)sbrk(0);
+        if (top > bottom)
+                populate(bottom, heap_bytes < top - bottom ? bottom + heap_bytes : top);
 }

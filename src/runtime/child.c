@@ -352,9 +352,16 @@ static int wait_for_start(int fifo_fd)
         }
 }
 
-static int cmp_fd(const void *a, const void *b)
+/* A handful of fds: insertion sort, where qsort would be one more code page to fault in. */
+static void sort_fds(int *fds, size_t n)
 {
-        return *(const int *)a - *(const int *)b;
+        for (size_t i = 1; i < n; i++) {
+                int v = fds[i];
+                size_t j = i;
+                for (; j > 0 && fds[j - 1] > v; j--)
+                        fds[j] = fds[j - 1];
+                fds[j] = v;
+        }
 }
 
 /* The fallback without close_range (Linux < 5.9): list /proc/self/fd. */
@@ -394,7 +401,7 @@ void rt_close_inherited_fds(const struct rt_ctx *c)
                 keep[n++] = c->ns.join_fd[i];
         for (size_t i = 0; c->idmapped && i < c->spec->n_mounts; i++)
                 keep[n++] = c->idmapped[i];
-        qsort(keep, n, sizeof(*keep), cmp_fd);
+        sort_fds(keep, n);
         unsigned lo = (unsigned)first;
         for (size_t i = 0; i < n; i++) {
                 if (keep[i] < first || (unsigned)keep[i] < lo)

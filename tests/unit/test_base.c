@@ -4,6 +4,7 @@
  * itself instead of calling gmtime (whose first call reads /etc/localtime).
  */
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #include <cmocka.h>
 
 #include "base/fdpass.h"
+#include "base/fs.h"
 #include "base/log.h"
 
 static void expect_like_gmtime(int64_t sec, long nsec)
@@ -32,6 +34,18 @@ static void expect_like_gmtime(int64_t sec, long nsec)
         snprintf(want + n, sizeof(want) - n, ".%09ldZ", nsec);
         log_format_utc(got, sizeof(got), sec, nsec);
         assert_string_equal(got, want);
+}
+
+/* fs_fd_path formats by hand: it must agree with printf for every magnitude. */
+static void test_fd_path(void **state)
+{
+        (void)state;
+        const int fds[] = {0, 3, 9, 10, 99, 100, 12345, 1048575, INT_MAX};
+        for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+                char got[32], want[32];
+                snprintf(want, sizeof(want), "/proc/self/fd/%d", fds[i]);
+                assert_string_equal(fs_fd_path(fds[i], got), want);
+        }
 }
 
 static void test_known_times(void **state)
@@ -116,6 +130,7 @@ int main(void)
             cmocka_unit_test(test_matches_gmtime),
             cmocka_unit_test(test_fdpass_roundtrip),
             cmocka_unit_test(test_fdpass_too_many_fds_are_closed),
+            cmocka_unit_test(test_fd_path),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
