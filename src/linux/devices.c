@@ -172,7 +172,7 @@ static int make_links(int root_fd, struct parent_dir *pd, struct cella_error *er
             {"pts/ptmx", "ptmx"},
         };
         char base[8];
-        int dev = open_parent(root_fd, "/dev/x", pd, base, sizeof(base), err);
+        int dev = open_parent(root_fd, "/dev/x", pd, base, sizeof(base), err); /* x: any node */
         if (dev < 0)
                 return dev;
         for (size_t i = 0; i < ARRAY_SIZE(links); i++) {

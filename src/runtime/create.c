@@ -508,10 +508,10 @@ static int init_failed_first(struct rt_ctx *c, int r, struct cella_error *err)
 /*
  * Creating the cgroup costs milliseconds (a cpuset flips a static key), and moving a process
  * into it by its pid waits for an RCU grace period (cgroup.h). The init does not need its
- * cgroup until its first "cgroup" or "sysfs" mount (or the end of its mounts), so it gets GO
- * first and builds its rootfs meanwhile; it waits for CGROUP before that point. CGROUP carries
- * the v1 "tasks" files, through which the init moves itself without that wait (it was born in
- * the cgroup2 one); cg_enter() writes the pid only where neither way applies. What the init
+ * cgroup until its first "cgroup" or "sysfs" mount (or the end of its mounts), so it builds its
+ * rootfs meanwhile (after GO, if id maps come first); it waits for CGROUP before that point. CGROUP
+ * carries the v1 "tasks" files, through which the init moves itself without that wait (it was born
+ * in the cgroup2 one); cg_enter() writes the pid only where neither way applies. What the init
  * allocates before joining is charged to our cgroup, not the container's (docs/benchmarks.md).
  * The network namespace, the costliest to create, is made here too (net_later) and comes last:
  * a sysfs mount shows the mounter's, and hooks must find it at /proc/<init>/ns/net.
