@@ -35,6 +35,7 @@ spec_template = _it.spec_template
 rt = _it.rt
 bundle = _it.bundle
 bundle_factory = _it.bundle_factory
+host_tree = _it.host_tree  # a host directory with a file and a tmpfs submount
 
 
 def pytest_configure(config):
